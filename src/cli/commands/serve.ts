@@ -1,0 +1,45 @@
+// `wharf serve`: run the registry until SIGTERM/SIGINT.
+import { Command } from 'commander';
+import { loadConfig, ConfigError, type Overrides } from '../../config/load.js';
+import { startRegistry, createLogger } from '../../server.js';
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('run the registry (embedded default: blobs and SQLite under ./data, on 127.0.0.1:5000)')
+    .option('-c, --config <file>', 'YAML configuration file (env WHARF_CONFIG)')
+    .option('-l, --listen <host:port>', 'address to listen on (env WHARF_LISTEN; default 127.0.0.1:5000)')
+    .option('-d, --data <dir>', 'data directory: blobs in DIR/blobs, metadata in DIR/wharf.db (env WHARF_DATA; default ./data)')
+    .option('--storage <url>', 'storage: file:///path or memory: (env WHARF_STORAGE; default file://DATA/blobs)')
+    .option('--metadata <url>', 'metadata store: sqlite:PATH (env WHARF_METADATA; default sqlite:DATA/wharf.db)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (env WHARF_LOG_LEVEL; default info)')
+    .addHelpText('after', '\nExamples:\n  wharf serve\n  wharf serve --listen 0.0.0.0:5000 --data /var/lib/wharf\n  wharf serve --config examples/minimal.yaml\n')
+    .action(async (opts: Overrides) => {
+      let config;
+      try {
+        config = loadConfig(opts);
+      } catch (e) {
+        if (e instanceof ConfigError) {
+          process.stderr.write(`wharf serve: ${e.message}\n`);
+          process.exitCode = 2;
+          return;
+        }
+        throw e;
+      }
+      const log = createLogger(config);
+      const running = await startRegistry(config, log).catch((e: Error) => {
+        throw new Error(`cannot start the registry on ${config.listen}: ${e.message}`);
+      });
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          log.info({ signal }, 'shutting down: finishing in-flight requests');
+          running.close().then(resolve, (e) => {
+            log.error({ err: e }, 'error during shutdown');
+            resolve();
+          });
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+      log.info('stopped');
+    });
+}

@@ -1,0 +1,23 @@
+// The `wharf` command. Each verb is a thin layer over one library or server call.
+import { Command, CommanderError } from 'commander';
+import { serveCommand } from './commands/serve.js';
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('wharf')
+    .description('Wharf: an OCI registry, client and tools')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program.addCommand(serveCommand());
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version exit 0; usage errors exit 2.
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    process.stderr.write(`wharf: ${(e as Error).message}\n`);
+    return 1;
+  }
+}

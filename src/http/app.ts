@@ -1,0 +1,85 @@
+// The request listener: route by the endpoint table, validate the name, run the handler, log one line,
+// and hand every error to the one error writer.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { randomUUID } from 'node:crypto';
+import { matchRoute, type EndpointId } from '../oci/routes.js';
+import { RegistryError } from '../oci/errors.js';
+import { checkName } from '../oci/reference.js';
+import type { Registry } from '../registry/index.js';
+import type { Ctx, Handler } from './context.js';
+import { writeError } from './errors.js';
+import { getBlob, deleteBlob } from './handlers/blobs.js';
+import { startUpload, patchUpload, putUpload, getUpload, deleteUpload } from './handlers/uploads.js';
+import { getManifest, putManifest, deleteManifest } from './handlers/manifests.js';
+import { base, catalog, tags, referrers } from './handlers/listing.js';
+
+const handlers: Record<EndpointId, Partial<Record<string, Handler>>> = {
+  base: { GET: base },
+  catalog: { GET: catalog },
+  tags: { GET: tags },
+  manifest: { GET: getManifest, PUT: putManifest, DELETE: deleteManifest },
+  uploadStart: { POST: startUpload },
+  upload: { GET: getUpload, PATCH: patchUpload, PUT: putUpload, DELETE: deleteUpload },
+  blob: { GET: getBlob, DELETE: deleteBlob },
+  referrers: { GET: referrers },
+};
+
+export interface AppOptions {
+  registry: Registry;
+  log: Logger;
+}
+
+function isClientGone(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  return code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ABORT_ERR' || code === 'ERR_STREAM_DESTROYED';
+}
+
+export function createApp({ registry, log }: AppOptions) {
+  return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const id = randomUUID();
+    const rlog = log.child({ req: id });
+    res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
+    const abort = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) abort.abort();
+      rlog.info(
+        { method: req.method, path: req.url, status: res.statusCode, ms: Math.round(performance.now() - started), aborted: !res.writableFinished || undefined },
+        'request',
+      );
+    });
+    try {
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      const path = q === -1 ? url : url.slice(0, q);
+      const method = req.method ?? 'GET';
+      const match = matchRoute(path, method);
+      if (!match) throw new RegistryError('NOT_FOUND', `no endpoint ${method} ${path.slice(0, 200)}`);
+      if ('methodNotAllowed' in match) {
+        throw new RegistryError('UNSUPPORTED', `${method} is not supported on this endpoint`, {
+          headers: { Allow: match.methodNotAllowed.methods.join(', ') },
+        });
+      }
+      const handler = handlers[match.endpoint.id][method === 'HEAD' ? 'GET' : method];
+      if (!handler) throw new RegistryError('UNSUPPORTED', `${method} is not supported on this endpoint`);
+      const ctx: Ctx = {
+        req,
+        res,
+        registry,
+        name: match.name === undefined ? '' : checkName(match.name),
+        reference: match.reference ?? '',
+        query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
+        log: rlog,
+        signal: abort.signal,
+      };
+      await handler(ctx);
+    } catch (e) {
+      if (isClientGone(e) || abort.signal.aborted) {
+        res.destroy();
+        return;
+      }
+      writeError(req, res, e, rlog);
+    }
+  };
+}

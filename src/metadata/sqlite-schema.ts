@@ -1,0 +1,56 @@
+// SQLite schema migrations, applied in order on open; each runs once, inside a transaction.
+export const migrations: readonly string[] = [
+  `
+  CREATE TABLE repositories (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE blobs (
+    digest TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE repository_blobs (
+    repository_id INTEGER NOT NULL REFERENCES repositories (id),
+    digest TEXT NOT NULL REFERENCES blobs (digest),
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (repository_id, digest)
+  ) WITHOUT ROWID;
+  CREATE INDEX repository_blobs_digest ON repository_blobs (digest);
+  CREATE TABLE manifests (
+    repository_id INTEGER NOT NULL REFERENCES repositories (id),
+    digest TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    artifact_type TEXT,
+    subject TEXT,
+    annotations TEXT,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (repository_id, digest)
+  );
+  CREATE INDEX manifests_subject ON manifests (repository_id, subject) WHERE subject IS NOT NULL;
+  CREATE TABLE manifest_references (
+    repository_id INTEGER NOT NULL,
+    manifest_digest TEXT NOT NULL,
+    target_digest TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('blob', 'manifest')),
+    PRIMARY KEY (repository_id, manifest_digest, target_digest, kind)
+  ) WITHOUT ROWID;
+  CREATE INDEX manifest_references_target ON manifest_references (target_digest);
+  CREATE TABLE tags (
+    repository_id INTEGER NOT NULL REFERENCES repositories (id),
+    name TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (repository_id, name)
+  ) WITHOUT ROWID;
+  CREATE INDEX tags_digest ON tags (repository_id, digest);
+  CREATE TABLE uploads (
+    id TEXT PRIMARY KEY,
+    repository TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
+];

@@ -1,0 +1,247 @@
+// The embedded default MetadataStore: one SQLite file (better-sqlite3 v12), WAL, synchronous=FULL so that
+// every acknowledged change is on disk before the answer.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { BlobRecord, ManifestRecord, ManifestWrite, MetadataStore, Page, Referrer, UploadRecord } from './store.js';
+import { migrations } from './sqlite-schema.js';
+
+interface ManifestRow {
+  digest: string;
+  media_type: string;
+  size: number;
+  body: Buffer;
+  artifact_type: string | null;
+  subject: string | null;
+  annotations: string | null;
+  created_at: number;
+}
+
+function toManifest(row: ManifestRow | undefined): ManifestRecord | undefined {
+  if (!row) return undefined;
+  const m: ManifestRecord = { digest: row.digest, mediaType: row.media_type, size: row.size, body: row.body, createdAt: row.created_at };
+  if (row.artifact_type !== null) m.artifactType = row.artifact_type;
+  if (row.subject !== null) m.subject = row.subject;
+  if (row.annotations !== null) m.annotations = JSON.parse(row.annotations) as Record<string, string>;
+  return m;
+}
+
+export class SqliteMetadataStore implements MetadataStore {
+  private readonly db: Database.Database;
+  private readonly repoIds = new Map<string, number>();
+  private readonly q;
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 10000');
+    this.migrate();
+    const db = this.db;
+    this.q = {
+      repoId: db.prepare<[string], { id: number }>('SELECT id FROM repositories WHERE name = ?'),
+      insertRepo: db.prepare<[string, number]>('INSERT INTO repositories (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING'),
+      repoBlob: db.prepare<[number, string], BlobRecord>(
+        'SELECT b.digest, b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest WHERE rb.repository_id = ? AND rb.digest = ?',
+      ),
+      blob: db.prepare<[string], BlobRecord>('SELECT digest, size FROM blobs WHERE digest = ?'),
+      insertBlob: db.prepare<[string, number, number]>('INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING'),
+      link: db.prepare<[number, string, number]>(
+        'INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      ),
+      unlink: db.prepare<[number, string]>('DELETE FROM repository_blobs WHERE repository_id = ? AND digest = ?'),
+      manifest: db.prepare<[number, string], ManifestRow>('SELECT * FROM manifests WHERE repository_id = ? AND digest = ?'),
+      manifestByTag: db.prepare<[number, string], ManifestRow>(
+        'SELECT m.* FROM tags t JOIN manifests m ON m.repository_id = t.repository_id AND m.digest = t.digest WHERE t.repository_id = ? AND t.name = ?',
+      ),
+      hasManifest: db.prepare<[number, string], { one: number }>('SELECT 1 AS one FROM manifests WHERE repository_id = ? AND digest = ?'),
+      insertManifest: db.prepare(
+        `INSERT INTO manifests (repository_id, digest, media_type, size, body, artifact_type, subject, annotations, created_at)
+         VALUES (@repo, @digest, @mediaType, @size, @body, @artifactType, @subject, @annotations, @createdAt)
+         ON CONFLICT (repository_id, digest) DO NOTHING`,
+      ),
+      insertReference: db.prepare<[number, string, string, string]>(
+        'INSERT INTO manifest_references (repository_id, manifest_digest, target_digest, kind) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      ),
+      upsertTag: db.prepare<[number, string, string, number]>(
+        `INSERT INTO tags (repository_id, name, digest, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (repository_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at`,
+      ),
+      deleteManifest: db.prepare<[number, string]>('DELETE FROM manifests WHERE repository_id = ? AND digest = ?'),
+      deleteReferences: db.prepare<[number, string]>('DELETE FROM manifest_references WHERE repository_id = ? AND manifest_digest = ?'),
+      deleteTagsOf: db.prepare<[number, string]>('DELETE FROM tags WHERE repository_id = ? AND digest = ?'),
+      deleteTag: db.prepare<[number, string]>('DELETE FROM tags WHERE repository_id = ? AND name = ?'),
+      tags: db.prepare<[number, string, number], { name: string }>('SELECT name FROM tags WHERE repository_id = ? AND name > ? ORDER BY name LIMIT ?'),
+      repositories: db.prepare<[string, number], { name: string }>(
+        `SELECT name FROM repositories r WHERE name > ? AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)
+         ORDER BY name LIMIT ?`,
+      ),
+      referrers: db.prepare<[number, string], ManifestRow>(
+        'SELECT digest, media_type, size, artifact_type, annotations FROM manifests WHERE repository_id = ? AND subject = ? ORDER BY digest',
+      ),
+      insertUpload: db.prepare<[string, string, number]>('INSERT INTO uploads (id, repository, created_at) VALUES (?, ?, ?)'),
+      upload: db.prepare<[string], { id: string; repository: string; created_at: number }>('SELECT * FROM uploads WHERE id = ?'),
+      deleteUpload: db.prepare<[string]>('DELETE FROM uploads WHERE id = ?'),
+    };
+  }
+
+  private migrate(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    const applied = new Set(this.db.prepare<[], { version: number }>('SELECT version FROM schema_migrations').all().map((r) => r.version));
+    for (const [i, sql] of migrations.entries()) {
+      const version = i + 1;
+      if (applied.has(version)) continue;
+      this.db.transaction(() => {
+        this.db.exec(sql);
+        this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, Date.now());
+      })();
+    }
+  }
+
+  /** The id of an existing repository, or undefined. */
+  private findRepo(name: string): number | undefined {
+    const cached = this.repoIds.get(name);
+    if (cached !== undefined) return cached;
+    const row = this.q.repoId.get(name);
+    if (row) this.repoIds.set(name, row.id);
+    return row?.id;
+  }
+
+  private ensureRepo(name: string): number {
+    const found = this.findRepo(name);
+    if (found !== undefined) return found;
+    this.q.insertRepo.run(name, Date.now());
+    return this.findRepo(name)!;
+  }
+
+  async getRepositoryBlob(repo: string, digest: string): Promise<BlobRecord | undefined> {
+    const id = this.findRepo(repo);
+    return id === undefined ? undefined : this.q.repoBlob.get(id, digest);
+  }
+
+  async getBlob(digest: string): Promise<BlobRecord | undefined> {
+    return this.q.blob.get(digest);
+  }
+
+  async linkBlob(repo: string, blob: BlobRecord, finishedUpload?: string): Promise<void> {
+    this.db.transaction(() => {
+      const id = this.ensureRepo(repo);
+      const now = Date.now();
+      this.q.insertBlob.run(blob.digest, blob.size, now);
+      this.q.link.run(id, blob.digest, now);
+      if (finishedUpload !== undefined) this.q.deleteUpload.run(finishedUpload);
+    })();
+  }
+
+  async unlinkBlob(repo: string, digest: string): Promise<boolean> {
+    const id = this.findRepo(repo);
+    return id !== undefined && this.q.unlink.run(id, digest).changes > 0;
+  }
+
+  async missingBlobs(repo: string, digests: string[]): Promise<string[]> {
+    const id = this.findRepo(repo);
+    if (id === undefined) return [...new Set(digests)];
+    return [...new Set(digests)].filter((d) => !this.q.repoBlob.get(id, d));
+  }
+
+  async missingManifests(repo: string, digests: string[]): Promise<string[]> {
+    const id = this.findRepo(repo);
+    if (id === undefined) return [...new Set(digests)];
+    return [...new Set(digests)].filter((d) => !this.q.hasManifest.get(id, d));
+  }
+
+  async getManifest(repo: string, digest: string): Promise<ManifestRecord | undefined> {
+    const id = this.findRepo(repo);
+    return id === undefined ? undefined : toManifest(this.q.manifest.get(id, digest));
+  }
+
+  async getManifestByTag(repo: string, tag: string): Promise<ManifestRecord | undefined> {
+    const id = this.findRepo(repo);
+    return id === undefined ? undefined : toManifest(this.q.manifestByTag.get(id, tag));
+  }
+
+  async putManifest(repo: string, m: ManifestWrite, tags: string[]): Promise<void> {
+    this.db.transaction(() => {
+      const id = this.ensureRepo(repo);
+      const inserted = this.q.insertManifest.run({
+        repo: id,
+        digest: m.digest,
+        mediaType: m.mediaType,
+        size: m.size,
+        body: m.body,
+        artifactType: m.artifactType ?? null,
+        subject: m.subject ?? null,
+        annotations: m.annotations ? JSON.stringify(m.annotations) : null,
+        createdAt: m.createdAt,
+      });
+      if (inserted.changes > 0) {
+        for (const b of new Set(m.blobs)) this.q.insertReference.run(id, m.digest, b, 'blob');
+        for (const c of new Set(m.manifests)) this.q.insertReference.run(id, m.digest, c, 'manifest');
+      }
+      const now = Date.now();
+      for (const t of tags) this.q.upsertTag.run(id, t, m.digest, now);
+    })();
+  }
+
+  async deleteManifest(repo: string, digest: string): Promise<boolean> {
+    const id = this.findRepo(repo);
+    if (id === undefined) return false;
+    return this.db.transaction(() => {
+      const gone = this.q.deleteManifest.run(id, digest).changes > 0;
+      if (gone) {
+        this.q.deleteReferences.run(id, digest);
+        this.q.deleteTagsOf.run(id, digest);
+      }
+      return gone;
+    })();
+  }
+
+  async deleteTag(repo: string, tag: string): Promise<boolean> {
+    const id = this.findRepo(repo);
+    return id !== undefined && this.q.deleteTag.run(id, tag).changes > 0;
+  }
+
+  async repositoryExists(repo: string): Promise<boolean> {
+    return this.findRepo(repo) !== undefined;
+  }
+
+  async listTags(repo: string, page: Page): Promise<string[]> {
+    const id = this.findRepo(repo);
+    if (id === undefined) return [];
+    return this.q.tags.all(id, page.last ?? '', page.limit).map((r) => r.name);
+  }
+
+  async listRepositories(page: Page): Promise<string[]> {
+    return this.q.repositories.all(page.last ?? '', page.limit).map((r) => r.name);
+  }
+
+  async listReferrers(repo: string, subject: string): Promise<Referrer[]> {
+    const id = this.findRepo(repo);
+    if (id === undefined) return [];
+    return this.q.referrers.all(id, subject).map((row) => {
+      const r: Referrer = { digest: row.digest, mediaType: row.media_type, size: row.size };
+      if (row.artifact_type !== null) r.artifactType = row.artifact_type;
+      if (row.annotations !== null) r.annotations = JSON.parse(row.annotations) as Record<string, string>;
+      return r;
+    });
+  }
+
+  async createUpload(u: UploadRecord): Promise<void> {
+    this.q.insertUpload.run(u.id, u.repository, u.createdAt);
+  }
+
+  async getUpload(id: string): Promise<UploadRecord | undefined> {
+    const row = this.q.upload.get(id);
+    return row && { id: row.id, repository: row.repository, createdAt: row.created_at };
+  }
+
+  async deleteUpload(id: string): Promise<boolean> {
+    return this.q.deleteUpload.run(id).changes > 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

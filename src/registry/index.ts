@@ -1,0 +1,31 @@
+// The registry domain, without HTTP: one object that holds the services the HTTP layer (and tools) call.
+import type { MetadataStore } from '../metadata/store.js';
+import type { StorageDriver } from '../storage/index.js';
+import { Blobs } from './blobs.js';
+import { Listing } from './listing.js';
+import { Manifests } from './manifests.js';
+import { Uploads } from './uploads.js';
+
+export class Registry {
+  readonly blobs: Blobs;
+  readonly uploads: Uploads;
+  readonly manifests: Manifests;
+  readonly listing: Listing;
+
+  constructor(
+    readonly storage: StorageDriver,
+    readonly metadata: MetadataStore,
+  ) {
+    this.blobs = new Blobs(storage, metadata);
+    this.uploads = new Uploads(storage, metadata);
+    this.manifests = new Manifests(metadata);
+    this.listing = new Listing(metadata);
+  }
+
+  async close(): Promise<void> {
+    await this.metadata.close();
+    await this.storage.close?.();
+  }
+}
+
+export { Blobs, Uploads, Manifests, Listing };

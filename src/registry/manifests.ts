@@ -1,0 +1,94 @@
+// Manifests: validated, checked against what the repository holds, stored byte for byte, addressed by the
+// digest of exactly the bytes pushed.
+import { digestOf, parseDigest, isDigest } from '../oci/digest.js';
+import { RegistryError } from '../oci/errors.js';
+import { parseManifest, maxManifestBytes } from '../oci/manifest.js';
+import { checkTag } from '../oci/reference.js';
+import type { ManifestRecord, MetadataStore } from '../metadata/store.js';
+
+export interface PutResult {
+  digest: string;
+  subject?: string;
+}
+
+export class Manifests {
+  constructor(private readonly metadata: MetadataStore) {}
+
+  /** Resolves a tag or digest. */
+  async get(repo: string, reference: string): Promise<ManifestRecord> {
+    const found = isDigest(reference)
+      ? await this.metadata.getManifest(repo, reference)
+      : await this.metadata.getManifestByTag(repo, checkReference(reference));
+    if (!found) {
+      throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} is not in this repository`, { detail: { reference } });
+    }
+    return found;
+  }
+
+  async put(repo: string, reference: string, body: Buffer, contentType: string | undefined, extraTags: string[] = []): Promise<PutResult> {
+    if (body.length > maxManifestBytes) throw tooLarge();
+    const byDigest = looksLikeDigest(reference);
+    const wanted = byDigest ? parseDigest(reference) : undefined;
+    const tags = [...(byDigest ? [] : [checkTag(reference)]), ...extraTags.map(checkTag)];
+    const digest = digestOf(body, wanted?.algorithm ?? 'sha256');
+    if (wanted && wanted.digest !== digest) {
+      throw new RegistryError('DIGEST_INVALID', `manifest digest ${digest} does not match the reference ${wanted.digest}`);
+    }
+    const parsed = parseManifest(body, contentType);
+    const missingBlobs = await this.metadata.missingBlobs(repo, parsed.requiredBlobs.map((d) => d.digest));
+    if (missingBlobs.length > 0) {
+      throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references blob ${missingBlobs[0]} which is not in this repository`, {
+        status: 400,
+        detail: { digests: missingBlobs },
+      });
+    }
+    const missingChildren = await this.metadata.missingManifests(repo, parsed.children.map((d) => d.digest));
+    if (missingChildren.length > 0) {
+      throw new RegistryError('MANIFEST_UNKNOWN', `index references manifest ${missingChildren[0]} which is not in this repository; push it first`, {
+        status: 400,
+        detail: { digests: missingChildren },
+      });
+    }
+    const record = {
+      digest,
+      mediaType: parsed.mediaType,
+      size: body.length,
+      body,
+      createdAt: Date.now(),
+      blobs: parsed.requiredBlobs.map((d) => d.digest),
+      manifests: parsed.children.map((d) => d.digest),
+      ...(parsed.artifactType !== undefined && { artifactType: parsed.artifactType }),
+      ...(parsed.subject && { subject: parsed.subject.digest }),
+      ...(parsed.annotations && { annotations: parsed.annotations }),
+    };
+    await this.metadata.putManifest(repo, record, tags);
+    return parsed.subject ? { digest, subject: parsed.subject.digest } : { digest };
+  }
+
+  /** By digest: removes the manifest and its tags. By tag: removes only the tag. */
+  async delete(repo: string, reference: string): Promise<void> {
+    if (isDigest(reference)) {
+      if (!(await this.metadata.deleteManifest(repo, reference))) {
+        throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} is not in this repository`);
+      }
+      return;
+    }
+    if (!(await this.metadata.deleteTag(repo, checkReference(reference)))) {
+      throw new RegistryError('MANIFEST_UNKNOWN', `tag ${reference} is not in this repository`);
+    }
+  }
+}
+
+export function tooLarge(): RegistryError {
+  return new RegistryError('MANIFEST_INVALID', `manifest is larger than the ${maxManifestBytes} bytes (4 MiB) limit`, { status: 413 });
+}
+
+/** A reference with a colon is meant as a digest (and must be a valid one); anything else is a tag. */
+function looksLikeDigest(reference: string): boolean {
+  return reference.includes(':');
+}
+
+function checkReference(reference: string): string {
+  if (looksLikeDigest(reference)) parseDigest(reference);
+  return checkTag(reference);
+}

@@ -1,0 +1,248 @@
+// Blob upload sessions: start, append chunks, report progress, complete with digest verification, cancel, mount.
+// Bytes stream from the request through a hasher into the storage driver; nothing is buffered.
+// The hasher lives in memory with the session; a session that resumes in a process that does not hold it
+// (after a restart) re-hashes the bytes already stored.
+import { randomUUID, type Hash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createDigester, type DigestAlgorithm, type ParsedDigest } from '../oci/digest.js';
+import { RegistryError } from '../oci/errors.js';
+import type { BlobRecord, MetadataStore } from '../metadata/store.js';
+import { isNotFound, type StorageDriver } from '../storage/index.js';
+import { blobPath, uploadPath } from './paths.js';
+import { DigestingStream } from './digesting-stream.js';
+
+interface Session {
+  id: string;
+  repo: string;
+  /** Bytes stored so far. */
+  size: number;
+  /** Hash over bytes [0, size), or undefined when it must be rebuilt from storage. */
+  hash: Hash | undefined;
+  algorithm: DigestAlgorithm;
+  busy: boolean;
+}
+
+/** A chunk as the request describes it. */
+export interface Chunk {
+  body: Readable;
+  /** Inclusive byte range from Content-Range, if given. */
+  range?: { start: number; end: number };
+  /** Content-Length, if given. */
+  length?: number;
+}
+
+const uploadIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function unknownUpload(): RegistryError {
+  return new RegistryError('BLOB_UPLOAD_UNKNOWN', 'upload session unknown: it was completed, cancelled or never started here');
+}
+
+export class Uploads {
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(
+    private readonly storage: StorageDriver,
+    private readonly metadata: MetadataStore,
+  ) {}
+
+  async start(repo: string): Promise<{ id: string; size: number }> {
+    const id = randomUUID();
+    await this.metadata.createUpload({ id, repository: repo, createdAt: Date.now() });
+    this.sessions.set(id, { id, repo, size: 0, hash: undefined, algorithm: 'sha256', busy: false });
+    return { id, size: 0 };
+  }
+
+  /** The session, loaded from the metadata store when this process does not hold it. */
+  private async load(repo: string, id: string): Promise<Session> {
+    if (!uploadIdPattern.test(id)) throw unknownUpload();
+    const held = this.sessions.get(id);
+    if (held) {
+      if (held.repo !== repo) throw unknownUpload();
+      return held;
+    }
+    const record = await this.metadata.getUpload(id);
+    if (!record || record.repository !== repo) throw unknownUpload();
+    const size = await this.storedSize(id);
+    const session: Session = { id, repo, size, hash: undefined, algorithm: 'sha256', busy: false };
+    this.sessions.set(id, session);
+    return session;
+  }
+
+  private async storedSize(id: string): Promise<number> {
+    try {
+      return (await this.storage.stat(uploadPath(id))).size;
+    } catch (e) {
+      if (isNotFound(e)) return 0;
+      throw e;
+    }
+  }
+
+  private async withSession<T>(repo: string, id: string, fn: (s: Session) => Promise<T>): Promise<T> {
+    const s = await this.load(repo, id);
+    if (s.busy) {
+      throw new RegistryError('BLOB_UPLOAD_INVALID', 'another request is writing to this upload session; retry when it has finished', {
+        status: 409,
+      });
+    }
+    s.busy = true;
+    try {
+      return await fn(s);
+    } finally {
+      s.busy = false;
+    }
+  }
+
+  async status(repo: string, id: string): Promise<{ size: number }> {
+    const s = await this.load(repo, id);
+    return { size: s.busy ? s.size : await this.storedSize(id) };
+  }
+
+  async append(repo: string, id: string, chunk: Chunk): Promise<{ size: number }> {
+    return this.withSession(repo, id, async (s) => {
+      await this.write(s, chunk, false);
+      return { size: s.size };
+    });
+  }
+
+  /** Completes an upload: appends the final chunk (if any), verifies the digest and makes the blob visible. */
+  async complete(repo: string, id: string, digest: ParsedDigest, chunk: Chunk | undefined): Promise<BlobRecord> {
+    return this.withSession(repo, id, async (s) => {
+      if (s.size === 0 && s.hash === undefined) s.algorithm = digest.algorithm;
+      await this.write(s, chunk, true);
+      const actual = await this.digestOf(s, digest.algorithm);
+      if (actual !== digest.digest) {
+        await this.discard(s);
+        throw new RegistryError('DIGEST_INVALID', `digest ${digest.digest} does not match the uploaded content (${actual}); the upload was discarded`);
+      }
+      const blob = { digest: digest.digest, size: s.size };
+      await this.publish(uploadPath(s.id), digest, blob.size);
+      await this.metadata.linkBlob(repo, blob, s.id);
+      this.sessions.delete(s.id);
+      return blob;
+    });
+  }
+
+  async cancel(repo: string, id: string): Promise<void> {
+    await this.withSession(repo, id, (s) => this.discard(s));
+  }
+
+  /** `POST ?digest=`: the whole blob in one request, never registered as a session. */
+  async monolithic(repo: string, digest: ParsedDigest, chunk: Chunk): Promise<BlobRecord> {
+    const id = randomUUID();
+    const s: Session = { id, repo, size: 0, hash: undefined, algorithm: digest.algorithm, busy: true };
+    try {
+      await this.write(s, chunk, true);
+      const actual = await this.digestOf(s, digest.algorithm);
+      if (actual !== digest.digest) {
+        throw new RegistryError('DIGEST_INVALID', `digest ${digest.digest} does not match the uploaded content (${actual})`);
+      }
+      const blob = { digest: digest.digest, size: s.size };
+      await this.publish(uploadPath(id), digest, blob.size);
+      await this.metadata.linkBlob(repo, blob);
+      return blob;
+    } catch (e) {
+      await this.storage.delete(uploadPath(id)).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** Links a blob from another repository; undefined when `from` does not hold it. */
+  async mount(repo: string, digest: string, from: string): Promise<BlobRecord | undefined> {
+    const blob = (await this.metadata.getRepositoryBlob(from, digest)) ?? (await this.metadata.getRepositoryBlob(repo, digest));
+    if (!blob) return undefined;
+    await this.metadata.linkBlob(repo, blob);
+    return blob;
+  }
+
+  private checkChunk(s: Session, chunk: Chunk): number | undefined {
+    const { range, length } = chunk;
+    if (!range) return length;
+    if (range.start !== s.size) {
+      throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk starts at byte ${range.start} but the upload holds ${s.size} bytes: send the chunk that starts at ${s.size}`, {
+        status: 416,
+        headers: rangeHeaders(s),
+      });
+    }
+    const rangeLength = range.end - range.start + 1;
+    if (length !== undefined && length !== rangeLength) {
+      throw new RegistryError('SIZE_INVALID', `Content-Range announces ${rangeLength} bytes but Content-Length is ${length}`);
+    }
+    return rangeLength;
+  }
+
+  /** Streams a chunk to the end of the session's file; with `durable`, fsyncs the whole file. */
+  private async write(s: Session, chunk: Chunk | undefined, durable: boolean): Promise<void> {
+    const expected = chunk ? this.checkChunk(s, chunk) : 0;
+    const empty = !chunk || expected === 0;
+    if (empty && !durable) return;
+    await this.ensureHash(s, s.algorithm);
+    const writer = await this.storage.writer(uploadPath(s.id), true);
+    if (writer.size !== s.size) {
+      // Another writer changed the file (or a crash cut an earlier chunk): trust the stored bytes.
+      s.size = writer.size;
+      s.hash = undefined;
+    }
+    const digesting = new DigestingStream(s.hash, expected);
+    try {
+      if (chunk && !empty) await pipeline(chunk.body, digesting, writer.stream);
+      else writer.stream.end();
+      if (durable) await writer.commit();
+      else await writer.close();
+    } catch (e) {
+      s.hash = undefined;
+      await writer.close().catch(() => undefined);
+      s.size = await this.storedSize(s.id);
+      throw e;
+    }
+    s.size = writer.size;
+    if (expected !== undefined && digesting.bytes !== expected) {
+      s.hash = undefined;
+      throw new RegistryError('SIZE_INVALID', `received ${digesting.bytes} bytes but ${expected} were announced`);
+    }
+  }
+
+  /** Makes sure s.hash covers exactly the stored bytes, re-reading them if needed. */
+  private async ensureHash(s: Session, algorithm: DigestAlgorithm): Promise<void> {
+    if (s.hash && s.algorithm === algorithm) return;
+    s.algorithm = algorithm;
+    s.size = await this.storedSize(s.id);
+    const hash = createDigester(algorithm);
+    if (s.size > 0) {
+      for await (const chunk of await this.storage.reader(uploadPath(s.id), { offset: 0, length: s.size })) hash.update(chunk as Buffer);
+    }
+    s.hash = hash;
+  }
+
+  private async digestOf(s: Session, algorithm: DigestAlgorithm): Promise<string> {
+    await this.ensureHash(s, algorithm);
+    const hex = s.hash!.digest('hex');
+    s.hash = undefined;
+    return `${algorithm}:${hex}`;
+  }
+
+  /** Moves verified bytes to their content address, unless identical bytes are already there. */
+  private async publish(from: string, digest: ParsedDigest, size: number): Promise<void> {
+    const target = blobPath(digest);
+    try {
+      const existing = await this.storage.stat(target);
+      if (existing.size === size) {
+        await this.storage.delete(from);
+        return;
+      }
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+    await this.storage.move(from, target);
+  }
+
+  private async discard(s: Session): Promise<void> {
+    this.sessions.delete(s.id);
+    await this.storage.delete(uploadPath(s.id));
+    await this.metadata.deleteUpload(s.id);
+  }
+}
+
+export function rangeHeaders(s: { size: number }): Record<string, string> {
+  return { Range: `0-${Math.max(s.size - 1, 0)}` };
+}

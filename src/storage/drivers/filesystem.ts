@@ -1,0 +1,230 @@
+// The default driver: files under a root directory on any POSIX filesystem.
+// Durability: file data is fsynced on commit/putContent, and the parent directory after every rename.
+import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { finished } from 'node:stream/promises';
+import { Writable, type Readable } from 'node:stream';
+import type { ByteRange, FileInfo, FileWriter, Opts, StorageDriver } from '../driver.js';
+import { StorageError } from '../driver.js';
+
+export interface FilesystemOptions {
+  root: string;
+}
+
+function wrap(e: unknown, path: string): unknown {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return new StorageError('not-found', path, `not found: ${path}`, 'filesystem', { cause: e });
+  return e;
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+const writeBuffer = 4 * 1024 * 1024;
+
+/** Writes to an open file handle, batching queued chunks into one writev. The handle stays open for fsync. */
+class HandleWritable extends Writable {
+  bytesWritten = 0;
+  constructor(private readonly fh: FileHandle) {
+    super({ highWaterMark: writeBuffer });
+  }
+
+  private async writeAll(buffers: Buffer[]): Promise<void> {
+    let pending = buffers;
+    while (pending.length > 0) {
+      const { bytesWritten } = await this.fh.writev(pending);
+      this.bytesWritten += bytesWritten;
+      let skip = bytesWritten;
+      const rest: Buffer[] = [];
+      for (const b of pending) {
+        if (skip >= b.length) skip -= b.length;
+        else {
+          rest.push(skip > 0 ? b.subarray(skip) : b);
+          skip = 0;
+        }
+      }
+      pending = rest;
+    }
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
+    this.writeAll([chunk]).then(() => cb(), cb);
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], cb: (e?: Error | null) => void): void {
+    this.writeAll(chunks.map((c) => c.chunk)).then(() => cb(), cb);
+  }
+}
+
+class FsWriter implements FileWriter {
+  private closed = false;
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly file: string,
+    private readonly initial: number,
+    readonly stream: HandleWritable,
+  ) {}
+
+  get size(): number {
+    return this.initial + this.stream.bytesWritten;
+  }
+
+  private async drain(): Promise<void> {
+    if (!this.stream.writableEnded) this.stream.end();
+    await finished(this.stream);
+  }
+
+  async commit(): Promise<void> {
+    try {
+      await this.drain();
+      await this.fh.datasync();
+    } finally {
+      await this.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.drain();
+    } finally {
+      await this.release();
+    }
+  }
+
+  async cancel(): Promise<void> {
+    this.stream.destroy();
+    await this.release();
+    await rm(this.file, { force: true });
+  }
+
+  private async release(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.fh.close().catch(() => undefined);
+  }
+}
+
+export class FilesystemDriver implements StorageDriver {
+  readonly name = 'filesystem';
+  constructor(private readonly opts: FilesystemOptions) {}
+
+  private full(path: string): string {
+    return join(this.opts.root, path);
+  }
+
+  async getContent(path: string): Promise<Buffer> {
+    try {
+      return await readFile(this.full(path));
+    } catch (e) {
+      throw wrap(e, path);
+    }
+  }
+
+  async putContent(path: string, data: Uint8Array): Promise<void> {
+    const file = this.full(path);
+    const tmp = `${file}.tmp-${randomBytes(6).toString('hex')}`;
+    await mkdir(dirname(file), { recursive: true });
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(data);
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    try {
+      await rename(tmp, file);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
+    await fsyncDir(dirname(file));
+  }
+
+  async reader(path: string, range?: ByteRange, o?: Opts): Promise<Readable> {
+    let fh: FileHandle;
+    try {
+      fh = await open(this.full(path), 'r');
+    } catch (e) {
+      throw wrap(e, path);
+    }
+    const start = range?.offset ?? 0;
+    const end = range?.length === undefined ? undefined : start + range.length - 1;
+    if (end !== undefined && end < start) {
+      await fh.close();
+      const { Readable } = await import('node:stream');
+      return Readable.from([]);
+    }
+    const stream = fh.createReadStream({ start, end, highWaterMark: 1024 * 1024, autoClose: true });
+    if (o?.signal) {
+      const onAbort = () => stream.destroy(new StorageError('aborted', path, 'read aborted', this.name));
+      o.signal.addEventListener('abort', onAbort, { once: true });
+      stream.once('close', () => o.signal?.removeEventListener('abort', onAbort));
+    }
+    return stream;
+  }
+
+  async writer(path: string, append: boolean): Promise<FileWriter> {
+    const file = this.full(path);
+    await mkdir(dirname(file), { recursive: true });
+    const fh = await open(file, append ? 'a' : 'w');
+    const initial = append ? (await fh.stat()).size : 0;
+    return new FsWriter(fh, file, initial, new HandleWritable(fh));
+  }
+
+  async stat(path: string): Promise<FileInfo> {
+    try {
+      const s = await stat(this.full(path));
+      return { path, size: s.size, modTime: s.mtime, isDir: s.isDirectory() };
+    } catch (e) {
+      throw wrap(e, path);
+    }
+  }
+
+  async list(path: string): Promise<string[]> {
+    try {
+      const names = await readdir(this.full(path));
+      return names.sort().map((n) => `${path}/${n}`);
+    } catch (e) {
+      throw wrap(e, path);
+    }
+  }
+
+  async *walk(path: string): AsyncIterable<FileInfo> {
+    let entries;
+    try {
+      entries = await readdir(this.full(path), { withFileTypes: true });
+    } catch (e) {
+      const err = wrap(e, path);
+      if (err instanceof StorageError && err.kind === 'not-found') return;
+      throw err;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const child = `${path}/${entry.name}`;
+      if (entry.isDirectory()) yield* this.walk(child);
+      else if (entry.isFile()) yield await this.stat(child);
+    }
+  }
+
+  async move(from: string, to: string): Promise<void> {
+    const dest = this.full(to);
+    await mkdir(dirname(dest), { recursive: true });
+    try {
+      await rename(this.full(from), dest);
+    } catch (e) {
+      throw wrap(e, from);
+    }
+    await fsyncDir(dirname(dest));
+  }
+
+  async delete(path: string): Promise<void> {
+    await rm(this.full(path), { recursive: true, force: true });
+  }
+}

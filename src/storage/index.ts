@@ -1,0 +1,39 @@
+// Storage selection by URL. Drivers are listed in one explicit map and imported lazily,
+// so an SDK for a backend that is not selected is never loaded.
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { StorageDriver } from './driver.js';
+import { CheckedDriver, type CallHook } from './checked.js';
+
+export type { StorageDriver, FileWriter, FileInfo, ByteRange, Opts } from './driver.js';
+export { StorageError, isNotFound } from './driver.js';
+
+type Factory = (url: URL) => Promise<StorageDriver>;
+
+const drivers: Record<string, Factory> = {
+  'file:': async (url) => {
+    const { FilesystemDriver } = await import('./drivers/filesystem.js');
+    return new FilesystemDriver({ root: fileURLToPath(url) });
+  },
+  'memory:': async () => {
+    const { MemoryDriver } = await import('./drivers/memory.js');
+    return new MemoryDriver();
+  },
+};
+
+/** `file:///var/lib/wharf`, a plain path, or `memory:`. */
+export function parseStorageURL(value: string): URL {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(value) && !/^[a-z]:[\\/]/i.test(value)) return new URL(value);
+  const u = new URL('file://');
+  u.pathname = resolve(value);
+  return u;
+}
+
+export async function openStorage(value: string, hook?: CallHook): Promise<StorageDriver> {
+  const url = parseStorageURL(value);
+  const factory = drivers[url.protocol];
+  if (!factory) {
+    throw new Error(`unknown storage ${JSON.stringify(value)}: supported schemes are ${Object.keys(drivers).join(', ')}`);
+  }
+  return new CheckedDriver(await factory(url), hook);
+}

@@ -1,0 +1,22 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { accepts, baseMediaType, MediaType } from '../../src/oci/media-types.js';
+
+test('accepts honours lists, wildcards and q=0', () => {
+  const oci = MediaType.ociManifest;
+  assert.ok(accepts(undefined, oci));
+  assert.ok(accepts('', oci));
+  assert.ok(accepts(`${MediaType.dockerManifest}, ${oci}`, oci));
+  assert.ok(accepts([MediaType.dockerManifest, oci], oci));
+  assert.ok(accepts('*/*', oci));
+  assert.ok(accepts('application/*', oci));
+  assert.equal(accepts(MediaType.dockerManifest, oci), false);
+  assert.equal(accepts(`${oci};q=0`, oci), false);
+  assert.ok(accepts(`${oci};q=0.5`, oci));
+});
+
+test('baseMediaType strips parameters', () => {
+  assert.equal(baseMediaType('application/JSON; charset=utf-8'), 'application/json');
+  assert.equal(baseMediaType(undefined), undefined);
+  assert.equal(baseMediaType(' '), undefined);
+});
