@@ -1,5 +1,6 @@
 // Wraps any driver: validates every path before it reaches the backend, tags errors with the driver's name,
 // and reports each call to an optional hook (metrics).
+import { addAbortSignal } from 'node:stream';
 import type { ByteRange, FileInfo, FileWriter, Opts, StorageDriver } from './driver.js';
 import { StorageError } from './driver.js';
 
@@ -58,8 +59,10 @@ export class CheckedDriver implements StorageDriver {
   putContent(path: string, data: Uint8Array, o?: Opts) {
     return this.call('putContent', path, () => this.inner.putContent(checkPath(path), data, o));
   }
-  reader(path: string, range?: ByteRange, o?: Opts) {
-    return this.call('reader', path, () => this.inner.reader(checkPath(path), range, o));
+  /** Reads honour `o.signal` whatever the backend does: an abort destroys the stream. */
+  async reader(path: string, range?: ByteRange, o?: Opts) {
+    const stream = await this.call('reader', path, () => this.inner.reader(checkPath(path), range, o));
+    return o?.signal ? addAbortSignal(o.signal, stream) : stream;
   }
   writer(path: string, append: boolean, o?: Opts): Promise<FileWriter> {
     return this.call('writer', path, () => this.inner.writer(checkPath(path), append, o));

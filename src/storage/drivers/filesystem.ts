@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { Writable, type Readable } from 'node:stream';
-import type { ByteRange, FileInfo, FileWriter, Opts, StorageDriver } from '../driver.js';
+import type { ByteRange, FileInfo, FileWriter, StorageDriver } from '../driver.js';
 import { StorageError } from '../driver.js';
 
 export interface FilesystemOptions {
@@ -147,7 +147,7 @@ export class FilesystemDriver implements StorageDriver {
     await fsyncDir(dirname(file));
   }
 
-  async reader(path: string, range?: ByteRange, o?: Opts): Promise<Readable> {
+  async reader(path: string, range?: ByteRange): Promise<Readable> {
     let fh: FileHandle;
     try {
       fh = await open(this.full(path), 'r');
@@ -161,13 +161,7 @@ export class FilesystemDriver implements StorageDriver {
       const { Readable } = await import('node:stream');
       return Readable.from([]);
     }
-    const stream = fh.createReadStream({ start, end, highWaterMark: 1024 * 1024, autoClose: true });
-    if (o?.signal) {
-      const onAbort = () => stream.destroy(new StorageError('aborted', path, 'read aborted', this.name));
-      o.signal.addEventListener('abort', onAbort, { once: true });
-      stream.once('close', () => o.signal?.removeEventListener('abort', onAbort));
-    }
-    return stream;
+    return fh.createReadStream({ start, end, highWaterMark: 1024 * 1024, autoClose: true });
   }
 
   async writer(path: string, append: boolean): Promise<FileWriter> {

@@ -31,7 +31,13 @@ export class MemoryDriver implements StorageDriver {
     const { data } = this.get(path);
     const start = Math.min(range?.offset ?? 0, data.length);
     const end = range?.length === undefined ? data.length : Math.min(data.length, start + range.length);
-    return Readable.from([data.subarray(start, end)]);
+    const slice = data.subarray(start, end);
+    const step = 64 * 1024;
+    return Readable.from(
+      (function* () {
+        for (let off = 0; off < slice.length; off += step) yield slice.subarray(off, off + step);
+      })(),
+    );
   }
 
   async writer(path: string, append: boolean): Promise<FileWriter> {
