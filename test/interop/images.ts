@@ -1,16 +1,11 @@
-// Build test images locally (no network): OCI layouts made with umoci, plus a hand-written multi-arch index.
+// Build test images locally (no network): OCI layouts made with umoci, a hand-written multi-arch index, and a
+// Docker manifest list in skopeo's dir: format.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from './run.js';
-import {
-  MediaTypes,
-  resolveRef,
-  tagInLayout,
-  writeJsonBlob,
-  type Descriptor,
-  type ImageIndex,
-} from './layout.js';
+import { dirRef, ociRef, type Skopeo } from './skopeo.js';
+import { MediaTypes, resolveRef, sha256, tagInLayout, writeJsonBlob, type Descriptor, type ImageIndex } from './layout.js';
 
 /** An image (manifest or index) stored in an OCI layout under a ref name. */
 export interface LayoutImage {
@@ -140,4 +135,39 @@ export async function buildMultiArchIndex(workDir: string, ref = 'multiarch'): P
 export async function buildVariant(image: LayoutImage, ref: string, label: string): Promise<LayoutImage> {
   await umoci(['config', '--image', `${image.layout}:${image.ref}`, '--tag', ref, '--config.label', label]);
   return { layout: image.layout, ref, descriptor: resolveRef(image.layout, ref) };
+}
+
+/** A Docker manifest list and its schema2 images in skopeo's `dir:` format. */
+export interface DockerListDir {
+  dir: string;
+  list: Descriptor;
+  instances: Descriptor[];
+}
+
+/** Instance manifests of a list live in a `dir:` as `<hex>.manifest.json`, blobs as `<hex>`. */
+export function dirInstanceManifest(dir: string, digest: string): Buffer {
+  return readFileSync(join(dir, `${digest.slice('sha256:'.length)}.manifest.json`));
+}
+
+/**
+ * A Docker manifest list (application/vnd.docker.distribution.manifest.list.v2+json) over the linux
+ * platform images of `image`, each converted to schema2 with `skopeo copy --format v2s2`.
+ */
+export async function buildDockerManifestList(image: MultiArchImage, workDir: string, skopeo: Skopeo): Promise<DockerListDir> {
+  const dir = join(workDir, 'list');
+  mkdirSync(dir, { recursive: true });
+  const instances: Descriptor[] = [];
+  for (const platform of image.platforms) {
+    const single = join(workDir, `v2s2-${platform.platform!.architecture}`);
+    await skopeo.copy(ociRef(image.layout, platform.platform!.architecture), dirRef(single), ['--format', 'v2s2']);
+    for (const file of readdirSync(single).filter((f) => /^[0-9a-f]{64}$/.test(f))) copyFileSync(join(single, file), join(dir, file));
+    const manifest = readFileSync(join(single, 'manifest.json'));
+    const digest = sha256(manifest);
+    writeFileSync(join(dir, `${digest.slice('sha256:'.length)}.manifest.json`), manifest);
+    instances.push({ mediaType: MediaTypes.dockerManifest, digest, size: manifest.length, platform: platform.platform! });
+  }
+  const list = JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.dockerManifestList, manifests: instances }, null, 3);
+  writeFileSync(join(dir, 'manifest.json'), list);
+  writeFileSync(join(dir, 'version'), 'Directory Transport Version: 1.1\n');
+  return { dir, list: { mediaType: MediaTypes.dockerManifestList, digest: sha256(list), size: Buffer.byteLength(list) }, instances };
 }

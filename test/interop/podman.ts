@@ -39,11 +39,11 @@ export class ContainerStorage {
 
   private async podman(args: string[]): Promise<string> {
     const flags = [...this.storageFlags, '--events-backend', 'none', '--cgroup-manager', 'cgroupfs'];
-    return (await run('podman', [...flags, ...args], { timeoutMs: 90_000, env: this.config.env })).stdout.trim();
+    return (await run('podman', [...flags, ...args], { timeoutMs: 60_000, env: this.config.env })).stdout.trim();
   }
 
   private async buildah(args: string[]): Promise<string> {
-    return (await run('buildah', [...this.storageFlags, ...args], { timeoutMs: 90_000, env: this.config.env })).stdout.trim();
+    return (await run('buildah', [...this.storageFlags, ...args], { timeoutMs: 60_000, env: this.config.env })).stdout.trim();
   }
 
   /** Commits a new image `name` = `base` + one layer holding `files` (relative path → content). */

@@ -26,12 +26,6 @@ export function registries(): RegistryKind[] {
   return picked;
 }
 
-export function registryKind(name: RegistryName): RegistryKind {
-  const kind = ALL.find((r) => r.name === name);
-  if (!kind) throw new Error(`unknown registry ${name}`);
-  return kind;
-}
-
 /** SIGTERM, and SIGKILL if the process is still there after `graceMs`. */
 async function stopRegistry(registry: SpawnedRegistry, graceMs = 10_000): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -39,6 +33,15 @@ async function stopRegistry(registry: SpawnedRegistry, graceMs = 10_000): Promis
   const outcome = await Promise.race([registry.stop(), grace]);
   clearTimeout(timer);
   if (outcome === 'timeout') await registry.kill();
+}
+
+/**
+ * Wharf logs only warnings and errors in tests; show them (the tail) so failures can be traced to requests.
+ * The reference logs every expected 404 as an error, so its output is left out.
+ */
+function reportOutput(name: RegistryName, output: string): void {
+  const text = output.trim();
+  if (name === 'wharf' && text) process.stderr.write(`--- ${name} registry output (last 4000 chars) ---\n${text.slice(-4000)}\n`);
 }
 
 /** A registry started in before() and stopped (data removed) in after() of the enclosing describe. */
@@ -56,7 +59,10 @@ export function useRegistry(kind: RegistryKind): RegistryHandle {
     registry = await kind.start(data);
   }, { timeout: 30_000 });
   after(async () => {
-    if (registry) await stopRegistry(registry);
+    if (registry) {
+      await stopRegistry(registry);
+      reportOutput(kind.name, registry.output());
+    }
     if (data) removeDir(data);
   }, { timeout: 30_000 });
   return {

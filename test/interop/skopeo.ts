@@ -30,7 +30,7 @@ export class Skopeo {
   }
 
   private async skopeo(args: string[]): Promise<RunResult> {
-    return run('skopeo', [...this.flags, ...args], { timeoutMs: 90_000, env: this.env });
+    return run('skopeo', [...this.flags, ...args], { timeoutMs: 60_000, env: this.env });
   }
 
   /** `skopeo copy`; returns the digest of the manifest written to `dest` (from --digestfile). */
