@@ -108,7 +108,18 @@ export class Uploads {
   /** Completes an upload: appends the final chunk (if any), verifies the digest and makes the blob visible. */
   async complete(repo: string, id: string, digest: ParsedDigest, chunk: Chunk | undefined): Promise<BlobRecord> {
     return this.withSession(repo, id, async (s) => {
-      if (s.size === 0 && s.hash === undefined) s.algorithm = digest.algorithm;
+      if (chunk && s.size === 0 && (await this.storedSize(s.id)) === 0) {
+        // The whole blob in the final request (POST, then PUT with the body): stream it straight to its address.
+        this.checkChunk(s, chunk);
+        const blob = await this.streamToBlob(digest, chunk).catch(async (e: unknown) => {
+          if (e instanceof RegistryError && e.code === 'DIGEST_INVALID') await this.discard(s);
+          throw e;
+        });
+        await this.storage.delete(uploadPath(s.id));
+        await this.metadata.linkBlob(repo, blob, s.id);
+        this.sessions.delete(s.id);
+        return blob;
+      }
       await this.write(s, chunk, true);
       const actual = await this.digestOf(s, digest.algorithm);
       if (actual !== digest.digest) {
@@ -129,22 +140,41 @@ export class Uploads {
 
   /** `POST ?digest=`: the whole blob in one request, never registered as a session. */
   async monolithic(repo: string, digest: ParsedDigest, chunk: Chunk): Promise<BlobRecord> {
-    const id = randomUUID();
-    const s: Session = { id, repo, size: 0, hash: undefined, algorithm: digest.algorithm, busy: true };
+    const blob = await this.streamToBlob(digest, chunk);
+    await this.metadata.linkBlob(repo, blob);
+    return blob;
+  }
+
+  /**
+   * Streams a whole blob whose digest is known to its content address. The driver's writer makes it visible
+   * only on commit, which happens only after the digest is verified.
+   */
+  private async streamToBlob(digest: ParsedDigest, chunk: Chunk): Promise<BlobRecord> {
+    const expected = chunk.range ? chunk.range.end - chunk.range.start + 1 : chunk.length;
+    if (chunk.range && chunk.range.start !== 0) {
+      throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk starts at byte ${chunk.range.start} but the upload is empty`, {
+        status: 416,
+        headers: rangeHeaders({ size: 0 }),
+      });
+    }
+    const hash = createDigester(digest.algorithm);
+    const digesting = new DigestingStream(hash, expected);
+    const writer = await this.storage.writer(blobPath(digest), false);
     try {
-      await this.write(s, chunk, true);
-      const actual = await this.digestOf(s, digest.algorithm);
+      await pipeline(chunk.body, digesting, writer.stream);
+      if (expected !== undefined && digesting.bytes !== expected) {
+        throw new RegistryError('SIZE_INVALID', `received ${digesting.bytes} bytes but ${expected} were announced`);
+      }
+      const actual = `${digest.algorithm}:${hash.digest('hex')}`;
       if (actual !== digest.digest) {
         throw new RegistryError('DIGEST_INVALID', `digest ${digest.digest} does not match the uploaded content (${actual})`);
       }
-      const blob = { digest: digest.digest, size: s.size };
-      await this.publish(uploadPath(id), digest, blob.size);
-      await this.metadata.linkBlob(repo, blob);
-      return blob;
     } catch (e) {
-      await this.storage.delete(uploadPath(id)).catch(() => undefined);
+      await writer.cancel().catch(() => undefined);
       throw e;
     }
+    await writer.commit();
+    return { digest: digest.digest, size: digesting.bytes };
   }
 
   /** Links a blob from another repository; undefined when `from` does not hold it. */

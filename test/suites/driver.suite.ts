@@ -100,6 +100,23 @@ export function runDriverSuite(factory: DriverFactory): void {
       assert.equal(w.size, 3);
     });
 
+    test('atomic visibility: nothing half-written is readable under the final name', async () => {
+      n++;
+      await d.putContent(p('v'), Buffer.from('old'));
+      const w = await d.writer(p('v'), false);
+      w.stream.write(randomBytes(256 * 1024));
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal((await d.getContent(p('v'))).toString(), 'old', 'the old content stays until commit');
+      const fresh = await d.writer(p('v-new'), false);
+      fresh.stream.write(Buffer.from('partial'));
+      await new Promise((r) => setTimeout(r, 20));
+      await assert.rejects(d.stat(p('v-new')), (e: unknown) => isNotFound(e), 'a new object is invisible until commit');
+      await w.commit();
+      assert.equal((await d.getContent(p('v'))).length, 256 * 1024);
+      await fresh.cancel();
+      await assert.rejects(d.stat(p('v-new')), (e: unknown) => isNotFound(e));
+    });
+
     test('writer: cancel leaves nothing', async () => {
       n++;
       const w = await d.writer(p('c'), false);

@@ -29,6 +29,13 @@ async function fsyncDir(dir: string): Promise<void> {
 
 const writeBuffer = 4 * 1024 * 1024;
 
+/** Temporary files sit beside their target (same filesystem, so rename is atomic) with a recognisable suffix. */
+export const tempSuffix = '.tmp-';
+
+function tempName(file: string): string {
+  return `${file}${tempSuffix}${randomBytes(6).toString('hex')}`;
+}
+
 /** Writes to an open file handle, batching queued chunks into one writev. The handle stays open for fsync. */
 class HandleWritable extends Writable {
   bytesWritten = 0;
@@ -63,11 +70,19 @@ class HandleWritable extends Writable {
   }
 }
 
+/**
+ * An appending writer writes the file in place (upload sessions resume from what is there). A new-file writer
+ * writes a temporary file beside the target and renames it on commit, so nothing half-written is ever
+ * readable under the final name.
+ */
 class FsWriter implements FileWriter {
   private closed = false;
   constructor(
     private readonly fh: FileHandle,
+    /** The file the bytes go to. */
     private readonly file: string,
+    /** Where a new-file writer renames `file` to; undefined for appends. */
+    private readonly target: string | undefined,
     private readonly initial: number,
     readonly stream: HandleWritable,
   ) {}
@@ -85,9 +100,12 @@ class FsWriter implements FileWriter {
     try {
       await this.drain();
       await this.fh.datasync();
-    } finally {
-      await this.release();
+    } catch (e) {
+      await this.cancel();
+      throw e;
     }
+    await this.release();
+    await this.publish(true);
   }
 
   async close(): Promise<void> {
@@ -96,12 +114,19 @@ class FsWriter implements FileWriter {
     } finally {
       await this.release();
     }
+    await this.publish(false);
   }
 
   async cancel(): Promise<void> {
     this.stream.destroy();
     await this.release();
     await rm(this.file, { force: true });
+  }
+
+  private async publish(durable: boolean): Promise<void> {
+    if (this.target === undefined) return;
+    await rename(this.file, this.target);
+    if (durable) await fsyncDir(dirname(this.target));
   }
 
   private async release(): Promise<void> {
@@ -129,9 +154,9 @@ export class FilesystemDriver implements StorageDriver {
 
   async putContent(path: string, data: Uint8Array): Promise<void> {
     const file = this.full(path);
-    const tmp = `${file}.tmp-${randomBytes(6).toString('hex')}`;
+    const tmp = tempName(file);
     await mkdir(dirname(file), { recursive: true });
-    const fh = await open(tmp, 'w');
+    const fh = await open(tmp, 'wx');
     try {
       await fh.writeFile(data);
       await fh.datasync();
@@ -167,9 +192,13 @@ export class FilesystemDriver implements StorageDriver {
   async writer(path: string, append: boolean): Promise<FileWriter> {
     const file = this.full(path);
     await mkdir(dirname(file), { recursive: true });
-    const fh = await open(file, append ? 'a' : 'w');
-    const initial = append ? (await fh.stat()).size : 0;
-    return new FsWriter(fh, file, initial, new HandleWritable(fh));
+    if (append) {
+      const fh = await open(file, 'a');
+      return new FsWriter(fh, file, undefined, (await fh.stat()).size, new HandleWritable(fh));
+    }
+    const tmp = tempName(file);
+    const fh = await open(tmp, 'wx');
+    return new FsWriter(fh, tmp, file, 0, new HandleWritable(fh));
   }
 
   async stat(path: string): Promise<FileInfo> {
