@@ -27,6 +27,7 @@ function tag(driver: string, path: string, e: unknown): unknown {
 
 export class CheckedDriver implements StorageDriver {
   readonly name: string;
+  readonly capabilities: StorageDriver['capabilities'];
   readonly redirectURL?: (path: string, o?: Opts) => Promise<string | undefined>;
 
   constructor(
@@ -34,6 +35,7 @@ export class CheckedDriver implements StorageDriver {
     private readonly hook?: CallHook,
   ) {
     this.name = inner.name;
+    this.capabilities = inner.capabilities;
     if (inner.redirectURL) {
       const redirect = inner.redirectURL.bind(inner);
       this.redirectURL = (path, o) => this.call('redirectURL', path, () => redirect(checkPath(path), o));
@@ -83,6 +85,9 @@ export class CheckedDriver implements StorageDriver {
   }
   move(from: string, to: string, o?: Opts) {
     return this.call('move', from, () => this.inner.move(checkPath(from), checkPath(to), o));
+  }
+  concat(sources: string[], dest: string, o?: Opts) {
+    return this.call('concat', dest, () => this.inner.concat(sources.map(checkPath), checkPath(dest), o));
   }
   delete(path: string, o?: Opts) {
     return this.call('delete', path, () => this.inner.delete(checkPath(path), o));

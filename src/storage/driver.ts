@@ -32,8 +32,16 @@ export interface FileWriter {
   cancel(): Promise<void>;
 }
 
+export interface DriverCapabilities {
+  /** `writer(path, true)` appends to what is stored. Object stores cannot; uploads then use segments + concat. */
+  append: boolean;
+  /** The smallest source concat() accepts for every source but the last (S3 multipart: 5 MiB); 0 if any. */
+  minConcatPart: number;
+}
+
 export interface StorageDriver {
   readonly name: string;
+  readonly capabilities: DriverCapabilities;
   getContent(path: string, o?: Opts): Promise<Buffer>;
   /** Atomically replaces the content at path, durably. */
   putContent(path: string, data: Uint8Array, o?: Opts): Promise<void>;
@@ -46,6 +54,12 @@ export interface StorageDriver {
   walk(path: string, o?: Opts): AsyncIterable<FileInfo>;
   /** Atomically and durably moves a file; replaces the destination. */
   move(from: string, to: string, o?: Opts): Promise<void>;
+  /**
+   * Moves the concatenation of `sources` (in order) to `dest`, atomically visible there, without passing the
+   * bytes through this process where the backend can avoid it (S3 multipart copy, Azure block lists).
+   * The sources are removed afterwards.
+   */
+  concat(sources: string[], dest: string, o?: Opts): Promise<void>;
   /** Deletes a file or everything below a prefix. Deleting nothing is not an error. */
   delete(path: string, o?: Opts): Promise<void>;
   /** Optional: a URL the client may fetch the bytes from directly. */

@@ -91,6 +91,11 @@ export function runDriverSuite(factory: DriverFactory): void {
 
     test('writer: append, commit, size', async () => {
       n++;
+      if (!d.capabilities.append) {
+        assert.equal(await writeAll(d, p('w'), Buffer.from('hello world')), 11);
+        assert.equal((await d.getContent(p('w'))).toString(), 'hello world');
+        return;
+      }
       assert.equal(await writeAll(d, p('w'), Buffer.from('hello ')), 6);
       assert.equal(await writeAll(d, p('w'), Buffer.from('world'), true), 11);
       assert.equal((await d.getContent(p('w'))).toString(), 'hello world');
@@ -132,6 +137,29 @@ export function runDriverSuite(factory: DriverFactory): void {
       await d.move(p('src'), p('dst/x'));
       assert.equal((await d.getContent(p('dst/x'))).toString(), 'one');
       await assert.rejects(d.stat(p('src')), (e: unknown) => isNotFound(e));
+    });
+
+    test('concat joins sources in order at the destination and removes them', async () => {
+      n++;
+      const min = Math.max(d.capabilities.minConcatPart, 1);
+      const parts = [randomBytes(min), randomBytes(min + 17), randomBytes(3)];
+      await Promise.all(parts.map((b, i) => d.putContent(p(`part${i}`), b)));
+      await d.concat(parts.map((_, i) => p(`part${i}`)), p('joined/blob'));
+      assert.deepEqual(await d.getContent(p('joined/blob')), Buffer.concat(parts));
+      for (let i = 0; i < parts.length; i++) await assert.rejects(d.stat(p(`part${i}`)), (e: unknown) => isNotFound(e));
+      await d.putContent(p('single'), Buffer.from('one source'));
+      await d.concat([p('single')], p('joined/single'));
+      assert.equal((await d.getContent(p('joined/single'))).toString(), 'one source');
+    });
+
+    test('writers append only where the driver says it can', async () => {
+      n++;
+      if (d.capabilities.append) {
+        assert.equal(await writeAll(d, p('ap'), Buffer.from('ab')), 2);
+        assert.equal(await writeAll(d, p('ap'), Buffer.from('cd'), true), 4);
+      } else {
+        await assert.rejects(d.writer(p('ap'), true));
+      }
     });
 
     test('list, walk and delete of a prefix with many entries', async () => {

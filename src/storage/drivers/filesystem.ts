@@ -138,6 +138,7 @@ class FsWriter implements FileWriter {
 
 export class FilesystemDriver implements StorageDriver {
   readonly name = 'filesystem';
+  readonly capabilities = { append: true, minConcatPart: 0 };
   constructor(private readonly opts: FilesystemOptions) {}
 
   private full(path: string): string {
@@ -245,6 +246,26 @@ export class FilesystemDriver implements StorageDriver {
       throw wrap(e, from);
     }
     await fsyncDir(dirname(dest));
+  }
+
+  async concat(sources: string[], dest: string): Promise<void> {
+    if (sources.length === 1) {
+      await this.move(sources[0]!, dest);
+      return;
+    }
+    const w = await this.writer(dest, false);
+    try {
+      for (const src of sources) {
+        for await (const chunk of await this.reader(src)) {
+          if (!w.stream.write(chunk)) await new Promise((r) => w.stream.once('drain', r));
+        }
+      }
+    } catch (e) {
+      await w.cancel();
+      throw e;
+    }
+    await w.commit();
+    await Promise.all(sources.map((src) => this.delete(src)));
   }
 
   async delete(path: string): Promise<void> {

@@ -9,9 +9,19 @@ interface Entry {
   modTime: Date;
 }
 
+export interface MemoryOptions {
+  /** Behave like an object store (no appends, a minimum concat part) to exercise the segmented upload path. */
+  objectStore?: { minConcatPart: number };
+}
+
 export class MemoryDriver implements StorageDriver {
   readonly name = 'memory';
+  readonly capabilities;
   private readonly files = new Map<string, Entry>();
+
+  constructor(opts: MemoryOptions = {}) {
+    this.capabilities = opts.objectStore ? { append: false, minConcatPart: opts.objectStore.minConcatPart } : { append: true, minConcatPart: 0 };
+  }
 
   private get(path: string): Entry {
     const e = this.files.get(path);
@@ -41,6 +51,7 @@ export class MemoryDriver implements StorageDriver {
   }
 
   async writer(path: string, append: boolean): Promise<FileWriter> {
+    if (append && !this.capabilities.append) throw new StorageError('io', path, 'this driver cannot append', this.name);
     const chunks: Buffer[] = [];
     const initial = append && this.files.has(path) ? this.files.get(path)!.data : Buffer.alloc(0);
     let written = 0;
@@ -105,6 +116,18 @@ export class MemoryDriver implements StorageDriver {
     const e = this.get(from);
     this.files.set(to, e);
     this.files.delete(from);
+  }
+
+  async concat(sources: string[], dest: string): Promise<void> {
+    const parts = sources.map((src, i) => {
+      const data = this.get(src).data;
+      if (i < sources.length - 1 && data.length < this.capabilities.minConcatPart) {
+        throw new StorageError('io', src, `concat part ${src} is smaller than ${this.capabilities.minConcatPart} bytes`, this.name);
+      }
+      return data;
+    });
+    this.files.set(dest, { data: Buffer.concat(parts), modTime: new Date() });
+    for (const src of sources) if (src !== dest) this.files.delete(src);
   }
 
   async delete(path: string): Promise<void> {
