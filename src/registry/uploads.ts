@@ -9,7 +9,8 @@ import { createDigester, type DigestAlgorithm, type ParsedDigest } from '../oci/
 import { RegistryError } from '../oci/errors.js';
 import type { BlobRecord, MetadataStore } from '../metadata/store.js';
 import { isNotFound, type StorageDriver } from '../storage/index.js';
-import { blobPath, uploadPath } from './paths.js';
+import { blobPath } from './paths.js';
+import { uploadBytesFor, type UploadBytes } from './upload-bytes.js';
 import { DigestingStream } from './digesting-stream.js';
 
 interface Session {
@@ -40,11 +41,14 @@ function unknownUpload(): RegistryError {
 
 export class Uploads {
   private readonly sessions = new Map<string, Session>();
+  private readonly bytes: UploadBytes;
 
   constructor(
     private readonly storage: StorageDriver,
     private readonly metadata: MetadataStore,
-  ) {}
+  ) {
+    this.bytes = uploadBytesFor(storage);
+  }
 
   async start(repo: string): Promise<{ id: string; size: number }> {
     const id = randomUUID();
@@ -63,19 +67,10 @@ export class Uploads {
     }
     const record = await this.metadata.getUpload(id);
     if (!record || record.repository !== repo) throw unknownUpload();
-    const size = await this.storedSize(id);
+    const size = await this.bytes.size(id);
     const session: Session = { id, repo, size, hash: undefined, algorithm: 'sha256', busy: false };
     this.sessions.set(id, session);
     return session;
-  }
-
-  private async storedSize(id: string): Promise<number> {
-    try {
-      return (await this.storage.stat(uploadPath(id))).size;
-    } catch (e) {
-      if (isNotFound(e)) return 0;
-      throw e;
-    }
   }
 
   private async withSession<T>(repo: string, id: string, fn: (s: Session) => Promise<T>): Promise<T> {
@@ -95,12 +90,12 @@ export class Uploads {
 
   async status(repo: string, id: string): Promise<{ size: number }> {
     const s = await this.load(repo, id);
-    return { size: s.busy ? s.size : await this.storedSize(id) };
+    return { size: s.busy ? s.size : await this.bytes.size(id) };
   }
 
   async append(repo: string, id: string, chunk: Chunk): Promise<{ size: number }> {
     return this.withSession(repo, id, async (s) => {
-      await this.write(s, chunk, false);
+      await this.write(s, chunk);
       return { size: s.size };
     });
   }
@@ -108,26 +103,26 @@ export class Uploads {
   /** Completes an upload: appends the final chunk (if any), verifies the digest and makes the blob visible. */
   async complete(repo: string, id: string, digest: ParsedDigest, chunk: Chunk | undefined): Promise<BlobRecord> {
     return this.withSession(repo, id, async (s) => {
-      if (chunk && s.size === 0 && (await this.storedSize(s.id)) === 0) {
+      if (chunk && s.size === 0 && (await this.bytes.size(s.id)) === 0) {
         // The whole blob in the final request (POST, then PUT with the body): stream it straight to its address.
         this.checkChunk(s, chunk);
         const blob = await this.streamToBlob(digest, chunk).catch(async (e: unknown) => {
           if (e instanceof RegistryError && e.code === 'DIGEST_INVALID') await this.discard(s);
           throw e;
         });
-        await this.storage.delete(uploadPath(s.id));
+        await this.bytes.discard(s.id);
         await this.metadata.linkBlob(repo, blob, s.id);
         this.sessions.delete(s.id);
         return blob;
       }
-      await this.write(s, chunk, true);
+      await this.write(s, chunk);
       const actual = await this.digestOf(s, digest.algorithm);
       if (actual !== digest.digest) {
         await this.discard(s);
         throw new RegistryError('DIGEST_INVALID', `digest ${digest.digest} does not match the uploaded content (${actual}); the upload was discarded`);
       }
       const blob = { digest: digest.digest, size: s.size };
-      await this.publish(uploadPath(s.id), digest, blob.size);
+      await this.publish(s.id, digest, blob.size);
       await this.metadata.linkBlob(repo, blob, s.id);
       this.sessions.delete(s.id);
       return blob;
@@ -201,31 +196,20 @@ export class Uploads {
     return rangeLength;
   }
 
-  /** Streams a chunk to the end of the session's file; with `durable`, fsyncs the whole file. */
-  private async write(s: Session, chunk: Chunk | undefined, durable: boolean): Promise<void> {
+  /** Streams a chunk to the end of the session's bytes, hashing it on the way. */
+  private async write(s: Session, chunk: Chunk | undefined): Promise<void> {
     const expected = chunk ? this.checkChunk(s, chunk) : 0;
-    const empty = !chunk || expected === 0;
-    if (empty && !durable) return;
+    if (!chunk || expected === 0) return;
     await this.ensureHash(s, s.algorithm);
-    const writer = await this.storage.writer(uploadPath(s.id), true);
-    if (writer.size !== s.size) {
-      // Another writer changed the file (or a crash cut an earlier chunk): trust the stored bytes.
-      s.size = writer.size;
-      s.hash = undefined;
-    }
     const digesting = new DigestingStream(s.hash, expected);
     try {
-      if (chunk && !empty) await pipeline(chunk.body, digesting, writer.stream);
-      else writer.stream.end();
-      if (durable) await writer.commit();
-      else await writer.close();
+      s.size = await this.bytes.append(s.id, (sink) => pipeline(chunk.body, digesting, sink));
     } catch (e) {
+      // Part of the chunk may be stored: trust what is there and rebuild the hash when it is next needed.
       s.hash = undefined;
-      await writer.close().catch(() => undefined);
-      s.size = await this.storedSize(s.id);
+      s.size = await this.bytes.size(s.id);
       throw e;
     }
-    s.size = writer.size;
     if (expected !== undefined && digesting.bytes !== expected) {
       s.hash = undefined;
       throw new RegistryError('SIZE_INVALID', `received ${digesting.bytes} bytes but ${expected} were announced`);
@@ -236,10 +220,10 @@ export class Uploads {
   private async ensureHash(s: Session, algorithm: DigestAlgorithm): Promise<void> {
     if (s.hash && s.algorithm === algorithm) return;
     s.algorithm = algorithm;
-    s.size = await this.storedSize(s.id);
+    s.size = await this.bytes.size(s.id);
     const hash = createDigester(algorithm);
     if (s.size > 0) {
-      for await (const chunk of await this.storage.reader(uploadPath(s.id), { offset: 0, length: s.size })) hash.update(chunk as Buffer);
+      for await (const chunk of await this.bytes.read(s.id, s.size)) hash.update(chunk);
     }
     s.hash = hash;
   }
@@ -252,23 +236,23 @@ export class Uploads {
   }
 
   /** Moves verified bytes to their content address, unless identical bytes are already there. */
-  private async publish(from: string, digest: ParsedDigest, size: number): Promise<void> {
+  private async publish(id: string, digest: ParsedDigest, size: number): Promise<void> {
     const target = blobPath(digest);
     try {
       const existing = await this.storage.stat(target);
       if (existing.size === size) {
-        await this.storage.delete(from);
+        await this.bytes.discard(id);
         return;
       }
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
-    await this.storage.move(from, target);
+    await this.bytes.finish(id, target);
   }
 
   private async discard(s: Session): Promise<void> {
     this.sessions.delete(s.id);
-    await this.storage.delete(uploadPath(s.id));
+    await this.bytes.discard(s.id);
     await this.metadata.deleteUpload(s.id);
   }
 }

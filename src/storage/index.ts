@@ -15,9 +15,13 @@ const drivers: Record<string, Factory> = {
     const { FilesystemDriver } = await import('./drivers/filesystem.js');
     return new FilesystemDriver({ root: fileURLToPath(url) });
   },
-  'memory:': async () => {
+  'memory:': async (url) => {
     const { MemoryDriver } = await import('./drivers/memory.js');
-    return new MemoryDriver();
+    // memory:?minConcatPart=N behaves like an object store (no appends): it exercises the segmented upload path.
+    const min = url.searchParams.get('minConcatPart');
+    if (min === null) return new MemoryDriver();
+    if (!/^\d+$/.test(min)) throw new Error(`memory: minConcatPart must be a number of bytes, not ${JSON.stringify(min)}`);
+    return new MemoryDriver({ objectStore: { minConcatPart: Number(min) } });
   },
 };
 
