@@ -26,10 +26,23 @@ function toManifest(row: ManifestRow | undefined): ManifestRecord | undefined {
   return m;
 }
 
+interface PendingWrite {
+  run: () => unknown;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * Writes are group-committed: every write asked for in the same turn of the event loop runs in one transaction
+ * (each inside its own savepoint, so one failing write does not undo the others) with one fsync, and each
+ * caller is answered only after that commit. Reads run at once on the same connection.
+ */
 export class SqliteMetadataStore implements MetadataStore {
   private readonly db: Database.Database;
   private readonly repoIds = new Map<string, number>();
   private readonly q;
+  private pending: PendingWrite[] = [];
+  private flushScheduled = false;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -100,6 +113,54 @@ export class SqliteMetadataStore implements MetadataStore {
     }
   }
 
+  private write<T>(run: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ run, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    const outcomes: { ok: boolean; value: unknown }[] = [];
+    try {
+      this.db.transaction(() => {
+        for (const w of batch) {
+          try {
+            outcomes.push({ ok: true, value: this.db.transaction(w.run)() });
+          } catch (e) {
+            outcomes.push({ ok: false, value: e });
+          }
+        }
+      })();
+    } catch (e) {
+      this.repoIds.clear(); // ids cached during a rolled-back transaction may not exist
+      for (const w of batch) w.reject(e);
+      return;
+    }
+    if (outcomes.some((o) => !o.ok)) this.repoIds.clear();
+    batch.forEach((w, i) => (outcomes[i]!.ok ? w.resolve(outcomes[i]!.value) : w.reject(outcomes[i]!.value)));
+  }
+
+  /**
+   * Upload-session bookkeeping does not wait for an fsync: losing it in a power cut only makes the client start
+   * the upload again (BLOB_UPLOAD_UNKNOWN). The next durable commit makes it durable too.
+   */
+  private relaxed<T>(run: () => T): T {
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return run();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+  }
+
   /** The id of an existing repository, or undefined. */
   private findRepo(name: string): number | undefined {
     const cached = this.repoIds.get(name);
@@ -126,18 +187,18 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async linkBlob(repo: string, blob: BlobRecord, finishedUpload?: string): Promise<void> {
-    this.db.transaction(() => {
+    await this.write(() => {
       const id = this.ensureRepo(repo);
       const now = Date.now();
       this.q.insertBlob.run(blob.digest, blob.size, now);
       this.q.link.run(id, blob.digest, now);
       if (finishedUpload !== undefined) this.q.deleteUpload.run(finishedUpload);
-    })();
+    });
   }
 
   async unlinkBlob(repo: string, digest: string): Promise<boolean> {
     const id = this.findRepo(repo);
-    return id !== undefined && this.q.unlink.run(id, digest).changes > 0;
+    return id !== undefined && this.write(() => this.q.unlink.run(id, digest).changes > 0);
   }
 
   async missingBlobs(repo: string, digests: string[]): Promise<string[]> {
@@ -163,7 +224,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async putManifest(repo: string, m: ManifestWrite, tags: string[]): Promise<void> {
-    this.db.transaction(() => {
+    await this.write(() => {
       const id = this.ensureRepo(repo);
       const inserted = this.q.insertManifest.run({
         repo: id,
@@ -182,25 +243,25 @@ export class SqliteMetadataStore implements MetadataStore {
       }
       const now = Date.now();
       for (const t of tags) this.q.upsertTag.run(id, t, m.digest, now);
-    })();
+    });
   }
 
   async deleteManifest(repo: string, digest: string): Promise<boolean> {
     const id = this.findRepo(repo);
     if (id === undefined) return false;
-    return this.db.transaction(() => {
+    return this.write(() => {
       const gone = this.q.deleteManifest.run(id, digest).changes > 0;
       if (gone) {
         this.q.deleteReferences.run(id, digest);
         this.q.deleteTagsOf.run(id, digest);
       }
       return gone;
-    })();
+    });
   }
 
   async deleteTag(repo: string, tag: string): Promise<boolean> {
     const id = this.findRepo(repo);
-    return id !== undefined && this.q.deleteTag.run(id, tag).changes > 0;
+    return id !== undefined && this.write(() => this.q.deleteTag.run(id, tag).changes > 0);
   }
 
   async repositoryExists(repo: string): Promise<boolean> {
@@ -229,7 +290,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async createUpload(u: UploadRecord): Promise<void> {
-    this.q.insertUpload.run(u.id, u.repository, u.createdAt);
+    this.relaxed(() => this.q.insertUpload.run(u.id, u.repository, u.createdAt));
   }
 
   async getUpload(id: string): Promise<UploadRecord | undefined> {
@@ -238,10 +299,11 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async deleteUpload(id: string): Promise<boolean> {
-    return this.q.deleteUpload.run(id).changes > 0;
+    return this.relaxed(() => this.q.deleteUpload.run(id).changes > 0);
   }
 
   async close(): Promise<void> {
+    this.flush();
     if (this.db.open) this.db.close();
   }
 }

@@ -113,6 +113,17 @@ export function runMetadataSuite(factory: MetadataFactory): void {
       assert.equal(await s.deleteUpload(id), false);
     });
 
+    test('many concurrent writes all land, each answered after it is stored', async () => {
+      const writes = Array.from({ length: 60 }, (_, i) =>
+        s.putManifest(`conc/r${i % 3}`, manifest(dg(`c${i}`.padEnd(2, '0'))), [`t${i}`]).then(async () => {
+          assert.ok(await s.getManifestByTag(`conc/r${i % 3}`, `t${i}`), 'visible once acknowledged');
+        }),
+      );
+      await Promise.all(writes);
+      const tags = [0, 1, 2].map((r) => s.listTags(`conc/r${r}`, { limit: 100 }));
+      assert.equal((await Promise.all(tags)).flat().length, 60);
+    });
+
     test('everything survives a reopen', async () => {
       await s.putManifest('durable', manifest(dg('a1')), ['kept']);
       s = await factory.reopen(s);
