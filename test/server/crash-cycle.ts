@@ -2,9 +2,9 @@
 // random point — aimed at a kind of request that is on the wire — and wait for the workers to notice.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Ledger, blobKey, type BlobInfo, type OpenSession } from './crash-ledger.js';
-import { CheckFailure, Worker, patchSession, pieces, requireLocation, type CycleContext, type OpKind } from './crash-workload.js';
+import { Worker, patchSession, pieces, type CycleContext, type OpKind } from './crash-workload.js';
 import { InFlight, type Phase } from './in-flight.js';
-import { PushClient, expectStatus } from './push-client.js';
+import { CheckFailure, PushClient, expectStatus, requireLocation } from './push-client.js';
 import { Prng, pseudoRandomBytes, sha256Digest } from './random-data.js';
 import type { RegistryTarget } from './registry-target.js';
 import type { SpawnedRegistry } from '../helpers/processes.js';

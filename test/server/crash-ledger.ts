@@ -163,4 +163,6 @@ export interface OpenSession {
   ackedBytes: number;
   /** Bytes sent, including a PATCH that was in flight at the kill. */
   sentBytes: number;
+  /** The Range the restarted server reported for it. */
+  rangeAfterRestart?: string;
 }

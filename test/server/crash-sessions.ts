@@ -6,11 +6,15 @@ import { PushClient, errorCodes, header, parseUploadRange, type RawResponse } fr
 import { pseudoRandomBytes } from './random-data.js';
 import type { RegistryTarget } from './registry-target.js';
 
-export type SessionOutcome = 'resumed' | 'unknown' | 'already-complete' | 'refused-by-reference';
+/** 'resumed-behind-ack': resumed fine, but the server had kept fewer bytes than it had acknowledged (allowed, reported). */
+export type SessionOutcome = 'resumed' | 'resumed-behind-ack' | 'unknown' | 'already-complete' | 'refused-by-reference';
+const outcomes: readonly string[] = ['resumed', 'resumed-behind-ack', 'unknown', 'already-complete', 'refused-by-reference'];
 
 export interface SessionReport {
   outcomes: SessionOutcome[];
   problems: string[];
+  /** Details of the 'resumed-behind-ack' sessions. */
+  notes: string[];
 }
 
 function shown(res: RawResponse): string {
@@ -57,12 +61,13 @@ async function resume(client: PushClient, ledger: Ledger, session: OpenSession, 
     return `${session.origin}: completing the resumed upload failed: ${shown(done)}`;
   }
   pending.ack();
-  return 'resumed';
+  return range.maxBytes < session.ackedBytes ? 'resumed-behind-ack' : 'resumed';
 }
 
 async function checkSession(client: PushClient, ledger: Ledger, session: OpenSession, target: RegistryTarget): Promise<SessionOutcome | string> {
   const status = await client.uploadStatus(session.location);
   if (status.status === 404 && errorCodes(status).includes('BLOB_UPLOAD_UNKNOWN')) return 'unknown';
+  session.rangeAfterRestart = header(status, 'range');
   if (status.status === 204) return resume(client, ledger, session, status, target);
   if (refusedByReference(status, target)) return 'refused-by-reference';
   return `${session.origin}: upload status ${shown(status)}; expected 204 with Range or 404 BLOB_UPLOAD_UNKNOWN`;
@@ -70,10 +75,13 @@ async function checkSession(client: PushClient, ledger: Ledger, session: OpenSes
 
 /** Checks (and resumes) every open session, emptying the list. */
 export async function checkOpenSessions(client: PushClient, ledger: Ledger, sessions: OpenSession[], target: RegistryTarget): Promise<SessionReport> {
-  const report: SessionReport = { outcomes: [], problems: [] };
+  const report: SessionReport = { outcomes: [], problems: [], notes: [] };
   for (const session of sessions.splice(0)) {
     const result = await checkSession(client, ledger, session, target);
-    if (result === 'resumed' || result === 'unknown' || result === 'already-complete' || result === 'refused-by-reference') report.outcomes.push(result);
+    if (result === 'resumed-behind-ack') {
+      report.notes.push(`${session.origin}: acknowledged ${session.ackedBytes} bytes (sent ${session.sentBytes}), after the restart it answered Range ${session.rangeAfterRestart}`);
+    }
+    if (outcomes.includes(result)) report.outcomes.push(result as SessionOutcome);
     else report.problems.push(`${result} (acked ${session.ackedBytes} bytes, sent ${session.sentBytes}, Location ${session.location})`);
   }
   return report;

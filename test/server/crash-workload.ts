@@ -4,7 +4,7 @@
 // of each entity is well defined even though workers run concurrently (and share repositories).
 import { Ledger, blobKey, manifestKey, tagKey, type BlobInfo, type Change, type ManifestInfo, type OpenSession, type Pending } from './crash-ledger.js';
 import { InFlight, type Phase } from './in-flight.js';
-import { PushClient, UnexpectedResponse, expectStatus, header, parseUploadRange, type RawResponse } from './push-client.js';
+import { CheckFailure, PushClient, UnexpectedResponse, expectStatus, header, parseUploadRange, requireLocation, type RawResponse } from './push-client.js';
 import { Prng, pseudoRandomBytes, sha256Digest } from './random-data.js';
 import type { RegistryTarget } from './registry-target.js';
 
@@ -25,11 +25,6 @@ export interface CycleContext {
   stopping(): boolean;
 }
 
-/** A check inside an operation failed (not a network error): always a test failure. */
-export class CheckFailure extends Error {
-  override name = 'CheckFailure';
-}
-
 /** The operation was cut by the kill; the worker stops for this cycle. */
 class Killed extends Error {
   override name = 'Killed';
@@ -41,12 +36,6 @@ export function isNetworkError(e: unknown): boolean {
   if (!(e instanceof Error) || e instanceof UnexpectedResponse || e instanceof CheckFailure) return false;
   const code = (e as NodeJS.ErrnoException).code;
   return (code !== undefined && networkCodes.has(code)) || /socket hang up|aborted/i.test(e.message);
-}
-
-export function requireLocation(res: RawResponse, what: string): string {
-  const location = header(res, 'location');
-  if (!location) throw new CheckFailure(`${what}: ${res.request} answered ${res.status} without a Location header`);
-  return location;
 }
 
 function checkDigestHeader(res: RawResponse, digest: string, what: string): void {
@@ -219,7 +208,7 @@ export class Worker {
     } catch (e) {
       const cut = e instanceof Killed || (ctx.stopping() && isNetworkError(e));
       if (!cut) throw e;
-      if (session) ctx.sessions.push(session);
+      if (session) ctx.sessions.push({ ...session, origin: `${session.origin}, cut during ${session.sentBytes === blob.size ? 'the completing PUT' : 'a PATCH'}` });
       throw e instanceof Killed ? e : new Killed(`chunked upload of ${blob.digest}`);
     }
   }

@@ -54,13 +54,14 @@ async function setUp(server: () => SpawnedRegistry): Promise<CrashEnv> {
 }
 
 /** After a restart: verify the ledger, then check (and resume) the open upload sessions. */
-async function checkAfterRestart(env: CrashEnv, record: KillRecord, outcomes: SessionOutcome[]): Promise<void> {
+async function checkAfterRestart(env: CrashEnv, record: KillRecord, outcomes: SessionOutcome[], notes: string[]): Promise<void> {
   const when = `after kill ${record.cycle} (aimed at ${record.aim}, in flight: ${record.inFlight.join(', ') || 'nothing'})`;
   const problems = await verifyLedger(env.controller, env.ledger, false);
   assert.deepEqual(problems, [], problemReport(env, when, problems));
   const sessions = await checkOpenSessions(env.controller, env.ledger, env.sessions, target);
   assert.deepEqual(sessions.problems, [], problemReport(env, `${when}, open uploads`, sessions.problems));
   outcomes.push(...sessions.outcomes);
+  notes.push(...sessions.notes.map((n) => `kill ${record.cycle}: ${n}`));
 }
 
 function summary(records: KillRecord[], outcomes: SessionOutcome[], env: CrashEnv): string {
@@ -70,7 +71,7 @@ function summary(records: KillRecord[], outcomes: SessionOutcome[], env: CrashEn
   return [
     `${records.length} kills, ${records.filter((r) => r.hit).length} landed on the aimed-at request`,
     `kills with each kind in flight: ${[...hits.entries()].map(([p, n]) => `${p} ${n}`).join(', ')}`,
-    `open uploads after restart: ${count('resumed')} resumed, ${count('unknown')} unknown, ${count('already-complete')} already complete, ${count('refused-by-reference')} refused (reference only)`,
+    `open uploads after restart: ${count('resumed')} resumed (${count('resumed-behind-ack')} more behind the acknowledged offset), ${count('unknown')} unknown, ${count('already-complete')} already complete, ${count('refused-by-reference')} refused (reference only)`,
     `ledger: ${env.ledger.counts()}`,
   ].join('\n');
 }
@@ -95,15 +96,16 @@ describe(`crash consistency against ${target.name} (seed ${seed})`, () => {
     const env = await setUp(server);
     const records: KillRecord[] = [];
     const outcomes: SessionOutcome[] = [];
+    const notes: string[] = [];
     for (let cycle = 1; cycle <= cycles; cycle++) {
       const record = await runCycle(env, cycle, planKill(env.prng, cycle));
       records.push(record);
       live.server = await target.spawn(dataDir, port);
-      await checkAfterRestart(env, record, outcomes);
+      await checkAfterRestart(env, record, outcomes, notes);
     }
     const problems = await verifyLedger(env.controller, env.ledger, true);
     assert.deepEqual(problems, [], problemReport(env, 'final full verification', problems));
-    for (const line of summary(records, outcomes, env).split('\n')) t.diagnostic(line);
+    for (const line of [...summary(records, outcomes, env).split('\n'), ...notes]) t.diagnostic(line);
     t.diagnostic(`took ${((Date.now() - started) / 1000).toFixed(1)} s`);
     assert.ok(records.length >= 20, `only ${records.length} kills`);
     const missed = mustHit.filter((p) => !records.some((r) => r.inFlight.includes(p)));

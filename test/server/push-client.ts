@@ -52,6 +52,17 @@ export class UnexpectedResponse extends Error {
   }
 }
 
+/** A check inside an operation failed (not a network error): always a test failure. */
+export class CheckFailure extends Error {
+  override name = 'CheckFailure';
+}
+
+export function requireLocation(res: RawResponse, what: string): string {
+  const location = header(res, 'location');
+  if (!location) throw new CheckFailure(`${what}: ${res.request} answered ${res.status} without a Location header`);
+  return location;
+}
+
 export function bodyLength(body: RequestBody | undefined): number {
   if (body === undefined) return 0;
   return Buffer.isBuffer(body) ? body.length : body.length;
