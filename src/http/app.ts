@@ -9,6 +9,7 @@ import { checkName } from '../oci/reference.js';
 import type { Registry } from '../registry/index.js';
 import type { Ctx, Handler } from './context.js';
 import { writeError } from './errors.js';
+import { parseQuery } from './request.js';
 import { getBlob, deleteBlob } from './handlers/blobs.js';
 import { startUpload, patchUpload, putUpload, getUpload, deleteUpload } from './handlers/uploads.js';
 import { getManifest, putManifest, deleteManifest } from './handlers/manifests.js';
@@ -69,7 +70,7 @@ export function createApp({ registry, log }: AppOptions) {
         registry,
         name: match.name === undefined ? '' : checkName(match.name),
         reference: match.reference ?? '',
-        query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
+        query: parseQuery(q === -1 ? '' : url.slice(q + 1)),
         log: rlog,
         signal: abort.signal,
       };

@@ -32,6 +32,7 @@ export function parseRange(value: string | undefined, size: number): RangeReques
   if (value === undefined) return undefined;
   const m = /^bytes=(\d{0,15})-(\d{0,15})$/.exec(value.trim());
   if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  if (size === 0) return 'unsatisfiable'; // no byte range of an empty representation exists
   if (m[1] === '') {
     const suffix = Number(m[2]);
     if (suffix === 0) return 'unsatisfiable';
@@ -66,4 +67,27 @@ export function pageSize(value: string | null): number | undefined {
     throw new RegistryError('PAGINATION_NUMBER_INVALID', `invalid n ${JSON.stringify(value.slice(0, 50))}: expected a non-negative integer`);
   }
   return Number(value);
+}
+
+/**
+ * The query string, percent-decoded only: a `+` stays a plus (media types such as
+ * `application/vnd.x+json` appear in queries), unlike form decoding.
+ */
+export function parseQuery(search: string): URLSearchParams {
+  const params = new URLSearchParams();
+  for (const part of search.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const [k, v] = eq === -1 ? [part, ''] : [part.slice(0, eq), part.slice(eq + 1)];
+    params.append(decodeLenient(k), decodeLenient(v));
+  }
+  return params;
+}
+
+function decodeLenient(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }

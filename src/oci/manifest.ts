@@ -98,8 +98,8 @@ function effectiveMediaType(doc: Record<string, unknown>, contentType: string | 
   }
   if (own !== undefined) return own;
   if (header !== undefined && header !== 'application/json' && header !== 'application/octet-stream') return header;
-  // An OCI document may omit mediaType; infer it from its shape.
-  if (Array.isArray(doc.manifests)) return MediaType.ociIndex;
+  // An OCI document may omit mediaType; infer it from its shape (documents with both shapes are refused later).
+  if (Array.isArray(doc.manifests) && doc.config === undefined) return MediaType.ociIndex;
   if (doc.config !== undefined) return MediaType.ociManifest;
   throw invalid('cannot tell the manifest type: no mediaType field and no manifest Content-Type');
 }
@@ -126,6 +126,7 @@ export function parseManifest(body: Uint8Array, contentType: string | undefined)
   const ownArtifactType = doc.artifactType as string | undefined;
 
   if (imageManifestTypes.includes(mediaType)) {
+    if (doc.manifests !== undefined) throw invalid('an image manifest must not have a manifests field (is it an index?)');
     if (doc.config === undefined) throw invalid('an image manifest needs a config descriptor');
     const config = parseDescriptor(doc.config, 'config');
     if (!Array.isArray(doc.layers)) throw invalid('an image manifest needs a layers array');
@@ -138,6 +139,7 @@ export function parseManifest(body: Uint8Array, contentType: string | undefined)
     return m;
   }
   if (indexTypes.includes(mediaType)) {
+    if (doc.config !== undefined || doc.layers !== undefined) throw invalid('an index must not have config or layers fields (is it an image manifest?)');
     if (!Array.isArray(doc.manifests)) throw invalid('an index needs a manifests array');
     const children = doc.manifests.map((c, i) => parseDescriptor(c, `manifests[${i}]`));
     const m: ParsedManifest = { mediaType, kind: 'index', layers: [], requiredBlobs: [], children };

@@ -38,17 +38,18 @@ export function baseMediaType(value: string | undefined): string | undefined {
  */
 export function accepts(acceptHeader: string | string[] | undefined, mediaType: string): boolean {
   if (acceptHeader === undefined) return true;
-  const values = (Array.isArray(acceptHeader) ? acceptHeader.join(',') : acceptHeader).split(',');
-  let sawAny = false;
-  for (const raw of values) {
-    const [typePart, ...params] = raw.split(';');
-    const type = typePart!.trim().toLowerCase();
-    if (type === '') continue;
-    sawAny = true;
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    if (q !== undefined && Number(q.slice(2)) === 0) continue;
-    if (type === mediaType || type === '*/*') return true;
-    if (type.endsWith('/*') && mediaType.startsWith(type.slice(0, -1))) return true;
-  }
-  return !sawAny;
+  const entries = (Array.isArray(acceptHeader) ? acceptHeader.join(',') : acceptHeader)
+    .split(',')
+    .map((raw) => {
+      const [typePart, ...params] = raw.split(';');
+      const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+      return { type: typePart!.trim().toLowerCase(), refused: q !== undefined && Number(q.slice(2)) === 0 };
+    })
+    .filter((e) => e.type !== '');
+  if (entries.length === 0) return true;
+  const matches = (type: string) => type === mediaType || type === '*/*' || (type.endsWith('/*') && mediaType.startsWith(type.slice(0, -1)));
+  // The most specific matching entry decides (RFC 9110): an exact `type;q=0` refuses even under a wildcard.
+  const exact = entries.find((e) => e.type === mediaType);
+  if (exact) return !exact.refused;
+  return entries.some((e) => !e.refused && matches(e.type));
 }

@@ -42,9 +42,11 @@ export class Manifests {
         detail: { digests: missingBlobs },
       });
     }
-    const missingChildren = await this.metadata.missingManifests(repo, parsed.children.map((d) => d.digest));
+    // An index's entries are manifests in this repository; entries of other media types may be plain blobs.
+    const missingManifests = await this.metadata.missingManifests(repo, parsed.children.map((d) => d.digest));
+    const missingChildren = await this.metadata.missingBlobs(repo, missingManifests);
     if (missingChildren.length > 0) {
-      throw new RegistryError('MANIFEST_UNKNOWN', `index references manifest ${missingChildren[0]} which is not in this repository; push it first`, {
+      throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `index references manifest ${missingChildren[0]} which is not in this repository; push it first`, {
         status: 400,
         detail: { digests: missingChildren },
       });

@@ -84,4 +84,8 @@ test('refuses what is not a valid manifest, with clear messages', () => {
   invalid(enc({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [desc(MediaType.ociManifest, 'a', { platform: { os: 1 } })] }), undefined, /platform/);
   invalid(enc({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [], annotations: { a: 1 } }), undefined, /annotations/);
   invalid(enc({ schemaVersion: 2 }), undefined, /cannot tell/);
+  // ambiguous documents (CVE-2021-41190): one shape only
+  invalid(enc({ schemaVersion: 2, mediaType: MediaType.ociManifest, config: desc('x/y', 'a'), layers: [], manifests: [] }), undefined, /manifests field/);
+  invalid(enc({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [], layers: [] }), undefined, /config or layers/);
+  invalid(enc({ schemaVersion: 2, config: desc('x/y', 'a'), layers: [], manifests: [] }), undefined, /manifests field/);
 });

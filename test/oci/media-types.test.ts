@@ -20,3 +20,9 @@ test('baseMediaType strips parameters', () => {
   assert.equal(baseMediaType(undefined), undefined);
   assert.equal(baseMediaType(' '), undefined);
 });
+
+test('an exact q=0 refuses a type even when a wildcard would admit it', () => {
+  assert.equal(accepts(`${MediaType.ociManifest};q=0, */*`, MediaType.ociManifest), false);
+  assert.ok(accepts(`${MediaType.ociManifest};q=0, */*`, MediaType.ociIndex));
+  assert.equal(accepts('*/*;q=0', MediaType.ociIndex), false);
+});
