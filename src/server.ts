@@ -27,7 +27,7 @@ function splitListen(listen: string): { host: string; port: number } {
 }
 
 export async function startRegistry(config: ResolvedConfig, log: Logger = createLogger(config)): Promise<RunningRegistry> {
-  const storage = await openStorage(config.storage);
+  const storage = await openStorage(config.storage, config.storageOptions);
   const metadata = await openMetadata(config.metadata);
   const registry = new Registry(storage, metadata);
   const server = createServer(

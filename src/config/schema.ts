@@ -12,8 +12,13 @@ export const configSchema = z
     listen: listen.default('127.0.0.1:5000'),
     /** Data directory of the embedded default: blobs under DIR/blobs, metadata in DIR/wharf.db. */
     data: z.string().min(1).default('./data'),
-    /** Storage URL (file:///path, memory:); defaults to file://<data>/blobs. */
+    /** Storage URL (file:///path, memory:, s3://BUCKET/PREFIX?…, azure://CONTAINER/PREFIX?…); defaults to file://<data>/blobs. */
     storage: z.string().min(1).optional(),
+    /**
+     * Driver options merged over what the storage URL says — the place for secrets, which never need to be in
+     * the URL: s3 accessKeyId/secretAccessKey/sessionToken, azure accountKey/connectionString/sasToken, ….
+     */
+    storageOptions: z.record(z.string(), z.unknown()).default({}),
     /** Metadata URL (sqlite:PATH); defaults to sqlite:<data>/wharf.db. */
     metadata: z.string().min(1).optional(),
     log: z

@@ -8,7 +8,8 @@ import { CheckedDriver, type CallHook } from './checked.js';
 export type { StorageDriver, FileWriter, FileInfo, ByteRange, Opts } from './driver.js';
 export { StorageError, isNotFound } from './driver.js';
 
-type Factory = (url: URL) => Promise<StorageDriver>;
+/** `options` come from the configuration and override what the URL says (secrets belong there). */
+type Factory = (url: URL, options: Record<string, unknown>) => Promise<StorageDriver>;
 
 const drivers: Record<string, Factory> = {
   'file:': async (url) => {
@@ -33,11 +34,11 @@ export function parseStorageURL(value: string): URL {
   return u;
 }
 
-export async function openStorage(value: string, hook?: CallHook): Promise<StorageDriver> {
+export async function openStorage(value: string, options: Record<string, unknown> = {}, hook?: CallHook): Promise<StorageDriver> {
   const url = parseStorageURL(value);
   const factory = drivers[url.protocol];
   if (!factory) {
     throw new Error(`unknown storage ${JSON.stringify(value)}: supported schemes are ${Object.keys(drivers).join(', ')}`);
   }
-  return new CheckedDriver(await factory(url), hook);
+  return new CheckedDriver(await factory(url, options), hook);
 }
