@@ -56,9 +56,13 @@ export async function startRegistry(config: ResolvedConfig, log: Logger = create
   const close = () =>
     (closing ??= (async () => {
       const done = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Responses from now on close their connection; connections that turn idle are closed as they do.
+      server.prependListener('request', (_req, res) => res.setHeader('Connection', 'close'));
       server.closeIdleConnections();
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
       const timer = setTimeout(() => server.closeAllConnections(), config.http.shutdownTimeoutSeconds * 1000);
       await done;
+      clearInterval(sweep);
       clearTimeout(timer);
       await registry.close();
     })());

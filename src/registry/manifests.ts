@@ -4,6 +4,7 @@ import { digestOf, parseDigest, isDigest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import { parseManifest, maxManifestBytes } from '../oci/manifest.js';
 import { checkTag } from '../oci/reference.js';
+import { manifestTypes } from '../oci/media-types.js';
 import type { ManifestRecord, MetadataStore } from '../metadata/store.js';
 
 export interface PutResult {
@@ -42,9 +43,14 @@ export class Manifests {
         detail: { digests: missingBlobs },
       });
     }
-    // An index's entries are manifests in this repository; entries of other media types may be plain blobs.
-    const missingManifests = await this.metadata.missingManifests(repo, parsed.children.map((d) => d.digest));
-    const missingChildren = await this.metadata.missingBlobs(repo, missingManifests);
+    // An index's manifest entries must be manifests of this repository; entries of other media types may be
+    // manifests or plain blobs of it.
+    const manifestEntries = parsed.children.filter((d) => manifestTypes.includes(d.mediaType)).map((d) => d.digest);
+    const otherEntries = parsed.children.filter((d) => !manifestTypes.includes(d.mediaType)).map((d) => d.digest);
+    const missingChildren = [
+      ...(await this.metadata.missingManifests(repo, manifestEntries)),
+      ...(await this.metadata.missingBlobs(repo, await this.metadata.missingManifests(repo, otherEntries))),
+    ];
     if (missingChildren.length > 0) {
       throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `index references manifest ${missingChildren[0]} which is not in this repository; push it first`, {
         status: 400,

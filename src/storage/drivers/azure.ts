@@ -132,6 +132,40 @@ export function fromURL(input: string | URL): AzureOptions {
   return opts;
 }
 
+const stringKeys = ['container', 'prefix', 'account', 'accountKey', 'connectionString', 'endpoint', 'sasToken'] as const;
+const sizeKeys = ['blockSize', 'copyBlockSize'] as const;
+
+/**
+ * The options for `openStorage(url, options)`: the URL's settings, overridden by the configuration's
+ * `storageOptions` (the place for secrets when they do not come from the environment).
+ */
+export function azureOptionsFrom(url: string | URL, options: Record<string, unknown> = {}): AzureOptions {
+  const o = fromURL(url);
+  const rec = o as unknown as Record<string, unknown>;
+  for (const [k, v] of Object.entries(options)) {
+    if (v === undefined) continue;
+    if ((stringKeys as readonly string[]).includes(k)) {
+      if (typeof v !== 'string') throw new Error(`azure storage option ${k} must be a string`);
+      rec[k] = v;
+    } else if ((sizeKeys as readonly string[]).includes(k)) {
+      if (typeof v === 'number') rec[k] = v;
+      else if (typeof v === 'string') rec[k] = parseSize(k, v);
+      else throw new Error(`azure storage option ${k} must be a number of bytes or a size like "8MiB"`);
+    } else if (k === 'redirect') {
+      if (v === false) delete o.redirect;
+      else if (v === true) o.redirect = { expiresSeconds: o.redirect?.expiresSeconds ?? defaultRedirectSeconds };
+      else if (typeof v === 'object' && v !== null && Object.keys(v).every((x) => x === 'expiresSeconds')) {
+        const s = (v as { expiresSeconds?: unknown }).expiresSeconds;
+        if (typeof s !== 'number') throw new Error('azure storage option redirect.expiresSeconds must be a number of seconds');
+        o.redirect = { expiresSeconds: s };
+      } else throw new Error('azure storage option redirect must be true, false or { expiresSeconds: N }');
+    } else {
+      throw new Error(`unknown azure storage option ${JSON.stringify(k)} (known: ${[...stringKeys, ...sizeKeys, 'redirect'].join(', ')})`);
+    }
+  }
+  return o;
+}
+
 export function createAzureDriver(opts: AzureOptions, env: Env = process.env): AzureDriver {
   return new AzureDriver(opts, env);
 }
@@ -555,14 +589,15 @@ export class AzureDriver implements StorageDriver {
 
   async list(path: string, o?: Opts): Promise<string[]> {
     return this.run(path, async () => {
-      const out: string[] = [];
+      // A set: "a/b" can be a blob and a prefix ("a/b/c") at once.
+      const out = new Set<string>();
       const pages = this.container.listBlobsByHierarchy('/', { prefix: this.key(path) + '/', abortSignal: o?.signal }).byPage({ maxPageSize: listPageSize });
       for await (const page of pages) {
-        for (const p of page.segment.blobPrefixes ?? []) out.push(this.pathOf(p.name.replace(/\/+$/, '')));
-        for (const b of page.segment.blobItems) out.push(this.pathOf(b.name));
+        for (const p of page.segment.blobPrefixes ?? []) out.add(this.pathOf(p.name.replace(/\/+$/, '')));
+        for (const b of page.segment.blobItems) out.add(this.pathOf(b.name));
       }
-      if (out.length === 0) throw new StorageError('not-found', path, `not found: ${path}`, this.name);
-      return out.sort();
+      if (out.size === 0) throw new StorageError('not-found', path, `not found: ${path}`, this.name);
+      return [...out].sort();
     });
   }
 

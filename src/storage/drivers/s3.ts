@@ -188,6 +188,45 @@ export function fromURL(url: URL): S3Options {
   return o;
 }
 
+const stringKeys = ['bucket', 'prefix', 'endpoint', 'region', 'accessKeyId', 'secretAccessKey', 'sessionToken', 'sse', 'kmsKeyId', 'storageClass'] as const;
+const sizeKeys = ['partSize', 'copyPartSize', 'copyThreshold'] as const;
+
+/**
+ * The options for `openStorage(url, options)`: the URL's settings, overridden by options from the configuration
+ * (`storageOptions`, where credentials may go). Option values are checked: strings, a boolean forcePathStyle,
+ * sizes as numbers of bytes or strings like "64MiB", redirect as { expiresSeconds } or true / false.
+ */
+export function s3OptionsFrom(url: URL, options: Record<string, unknown> = {}): S3Options {
+  const o: S3Options = fromURL(url);
+  const rec = o as unknown as Record<string, unknown>;
+  for (const [k, v] of Object.entries(options)) {
+    if (v === undefined) continue;
+    if ((stringKeys as readonly string[]).includes(k)) {
+      if (typeof v !== 'string') fail(`storage option ${k} must be a string`);
+      rec[k] = v;
+    } else if ((sizeKeys as readonly string[]).includes(k)) {
+      if (typeof v === 'number') rec[k] = v;
+      else if (typeof v === 'string') rec[k] = parseSize(k, v);
+      else fail(`storage option ${k} must be a number of bytes or a size like "64MiB"`);
+    } else if (k === 'forcePathStyle') {
+      if (typeof v !== 'boolean') fail('storage option forcePathStyle must be true or false');
+      o.forcePathStyle = v;
+    } else if (k === 'redirect') {
+      if (v === false) delete o.redirect;
+      else if (v === true) o.redirect = { expiresSeconds: o.redirect?.expiresSeconds ?? 900 };
+      else if (typeof v === 'object' && v !== null && Object.keys(v).every((x) => x === 'expiresSeconds')) {
+        const s = (v as { expiresSeconds?: unknown }).expiresSeconds;
+        if (typeof s !== 'number') fail('storage option redirect.expiresSeconds must be a number of seconds');
+        o.redirect = { expiresSeconds: s };
+      } else fail('storage option redirect must be true, false or { expiresSeconds: N }');
+    } else {
+      fail(`unknown storage option ${JSON.stringify(k)} (known: ${[...stringKeys, ...sizeKeys, 'forcePathStyle', 'redirect'].join(', ')})`);
+    }
+  }
+  resolveS3Options(o);
+  return o;
+}
+
 interface S3ErrorLike {
   name?: string;
   message?: string;
@@ -220,8 +259,11 @@ function wrap(e: unknown, path: string): unknown {
   if (isNoSuchKey(e)) return new StorageError('not-found', path, `not found: ${path}`, 's3', { cause: e });
   const code = errorCode(e);
   const status = httpStatus(e);
-  const detail = [code, status && `HTTP ${status}`].filter(Boolean).join(', ');
-  return new StorageError('io', path, `s3: ${(e as Error)?.message ?? String(e)}${detail ? ` (${detail})` : ''}`, 's3', { cause: e });
+  // Some servers (RGW) send no <Message>: the SDK then says "UnknownError"; the code says more.
+  const raw = (e as Error)?.message ?? String(e);
+  const message = raw === 'UnknownError' || raw === code ? '' : raw;
+  const text = [code && code !== 'Error' ? code : undefined, message].filter(Boolean).join(': ') || 'request failed';
+  return new StorageError('io', path, `s3: ${text}${status ? ` (HTTP ${status})` : ''}`, 's3', { cause: e });
 }
 
 /** Counts the bytes written and hands them on to the upload. */
