@@ -26,6 +26,20 @@ function toManifest(row: ManifestRow | undefined): ManifestRecord | undefined {
   return m;
 }
 
+const maxCachedTagNames = 1_000_000;
+
+/** Index of the first name greater than `last` in a sorted list (tags are ASCII: code-unit order is byte order). */
+function firstAfter(sorted: string[], last: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! <= last) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 interface PendingWrite {
   run: () => unknown;
   resolve: (v: unknown) => void;
@@ -42,6 +56,9 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly repoIds = new Map<string, number>();
   private readonly q;
   private pending: PendingWrite[] = [];
+  /** Sorted tag names per repository id, dropped whenever a write touches that repository's tags. */
+  private readonly tagLists = new Map<number, string[]>();
+  private tagListNames = 0;
   private flushScheduled = false;
 
   constructor(file: string) {
@@ -86,7 +103,7 @@ export class SqliteMetadataStore implements MetadataStore {
       deleteReferences: db.prepare<[number, string]>('DELETE FROM manifest_references WHERE repository_id = ? AND manifest_digest = ?'),
       deleteTagsOf: db.prepare<[number, string]>('DELETE FROM tags WHERE repository_id = ? AND digest = ?'),
       deleteTag: db.prepare<[number, string]>('DELETE FROM tags WHERE repository_id = ? AND name = ?'),
-      tags: db.prepare<[number, string, number], { name: string }>('SELECT name FROM tags WHERE repository_id = ? AND name > ? ORDER BY name LIMIT ?'),
+      allTags: db.prepare<[number], string>('SELECT name FROM tags WHERE repository_id = ? ORDER BY name').pluck(),
       repositories: db.prepare<[string, number], { name: string }>(
         `SELECT name FROM repositories r WHERE name > ? AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)
          ORDER BY name LIMIT ?`,
@@ -243,6 +260,7 @@ export class SqliteMetadataStore implements MetadataStore {
       }
       const now = Date.now();
       for (const t of tags) this.q.upsertTag.run(id, t, m.digest, now);
+      if (tags.length > 0) this.forgetTags(id);
     });
   }
 
@@ -254,6 +272,7 @@ export class SqliteMetadataStore implements MetadataStore {
       if (gone) {
         this.q.deleteReferences.run(id, digest);
         this.q.deleteTagsOf.run(id, digest);
+        this.forgetTags(id);
       }
       return gone;
     });
@@ -261,7 +280,13 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async deleteTag(repo: string, tag: string): Promise<boolean> {
     const id = this.findRepo(repo);
-    return id !== undefined && this.write(() => this.q.deleteTag.run(id, tag).changes > 0);
+    return (
+      id !== undefined &&
+      this.write(() => {
+        this.forgetTags(id);
+        return this.q.deleteTag.run(id, tag).changes > 0;
+      })
+    );
   }
 
   async repositoryExists(repo: string): Promise<boolean> {
@@ -271,7 +296,30 @@ export class SqliteMetadataStore implements MetadataStore {
   async listTags(repo: string, page: Page): Promise<string[]> {
     const id = this.findRepo(repo);
     if (id === undefined) return [];
-    return this.q.tags.all(id, page.last ?? '', page.limit).map((r) => r.name);
+    const all = this.tagList(id);
+    const start = page.last === undefined ? 0 : firstAfter(all, page.last);
+    return all.slice(start, start + page.limit);
+  }
+
+  private tagList(id: number): string[] {
+    let list = this.tagLists.get(id);
+    if (list) return list;
+    list = this.q.allTags.all(id);
+    this.tagLists.set(id, list);
+    this.tagListNames += list.length;
+    // Bound the cache: forget the oldest repositories first.
+    for (const [oldest] of this.tagLists) {
+      if (this.tagListNames <= maxCachedTagNames || oldest === id) break;
+      this.forgetTags(oldest);
+    }
+    return list;
+  }
+
+  private forgetTags(id: number): void {
+    const list = this.tagLists.get(id);
+    if (!list) return;
+    this.tagListNames -= list.length;
+    this.tagLists.delete(id);
   }
 
   async listRepositories(page: Page): Promise<string[]> {
