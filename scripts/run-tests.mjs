@@ -25,6 +25,8 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.WHARF_TEST_CONCURRENCY ?? '2';
+// The AWS SDK warns on Node 20 in every process; the version is pinned on purpose (see package.json).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const res = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files.map((f) => resolve(f))], {
   stdio: 'inherit',
 });

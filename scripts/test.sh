@@ -12,6 +12,10 @@ declare -A packages=(
   [buildah]=buildah
   [docker-registry]=docker-registry
   [curl]=curl
+  [ceph-mon]=ceph-mon
+  [ceph-osd]=ceph-osd
+  [radosgw]=radosgw
+  [ceph]=ceph-common
 )
 missing=()
 for cmd in "${!packages[@]}"; do

@@ -16,6 +16,10 @@ const drivers: Record<string, Factory> = {
     const { FilesystemDriver } = await import('./drivers/filesystem.js');
     return new FilesystemDriver({ root: fileURLToPath(url) });
   },
+  's3:': async (url, options) => {
+    const { createS3Driver, s3OptionsFrom } = await import('./drivers/s3.js');
+    return createS3Driver(s3OptionsFrom(url, options));
+  },
   'memory:': async (url) => {
     const { MemoryDriver } = await import('./drivers/memory.js');
     // memory:?minConcatPart=N behaves like an object store (no appends): it exercises the segmented upload path.
@@ -26,7 +30,7 @@ const drivers: Record<string, Factory> = {
   },
 };
 
-/** `file:///var/lib/wharf`, a plain path, or `memory:`. */
+/** `file:///var/lib/wharf`, a plain path, `memory:`, `s3://BUCKET/PREFIX?…` or `azure://CONTAINER/PREFIX?…`. */
 export function parseStorageURL(value: string): URL {
   if (/^[a-z][a-z0-9+.-]*:/i.test(value) && !/^[a-z]:[\\/]/i.test(value)) return new URL(value);
   const u = new URL('file://');

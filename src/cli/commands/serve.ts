@@ -9,7 +9,7 @@ export function serveCommand(): Command {
     .option('-c, --config <file>', 'YAML configuration file (env WHARF_CONFIG)')
     .option('-l, --listen <host:port>', 'address to listen on (env WHARF_LISTEN; default 127.0.0.1:5000)')
     .option('-d, --data <dir>', 'data directory: blobs in DIR/blobs, metadata in DIR/wharf.db (env WHARF_DATA; default ./data)')
-    .option('--storage <url>', 'storage: file:///path or memory: (env WHARF_STORAGE; default file://DATA/blobs)')
+    .option('--storage <url>', 'storage: file:///path, memory:, s3://BUCKET/PREFIX?endpoint=…, azure://CONTAINER/PREFIX?account=… (env WHARF_STORAGE; default file://DATA/blobs)')
     .option('--metadata <url>', 'metadata store: sqlite:PATH (env WHARF_METADATA; default sqlite:DATA/wharf.db)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (env WHARF_LOG_LEVEL; default info)')
     .addHelpText('after', '\nExamples:\n  wharf serve\n  wharf serve --listen 0.0.0.0:5000 --data /var/lib/wharf\n  wharf serve --config examples/minimal.yaml\n')

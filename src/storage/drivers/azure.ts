@@ -436,7 +436,11 @@ export class AzureDriver implements StorageDriver {
     let service: BlobServiceClient;
     if (connectionString) {
       if (opts.endpoint) throw new Error('azure storage: give either a connection string or an endpoint, not both');
-      service = BlobServiceClient.fromConnectionString(connectionString);
+      try {
+        service = BlobServiceClient.fromConnectionString(connectionString);
+      } catch (e) {
+        throw new Error(`azure storage: invalid connection string: ${(e as Error).message}`);
+      }
       if (opts.account && service.accountName && opts.account !== service.accountName) {
         throw new Error(`azure storage: account ${opts.account} does not match the connection string's account ${service.accountName}`);
       }
@@ -669,7 +673,9 @@ export class AzureDriver implements StorageDriver {
   /** Deletes a moved source unless it changed since it was read (then it is someone else's now). */
   private async removeSource(src: Source, signal: AbortSignal | undefined): Promise<void> {
     try {
-      await this.container.getBlobClient(src.key).deleteIfExists({ abortSignal: signal, conditions: src.etag ? { ifMatch: src.etag } : undefined });
+      await this.container
+        .getBlobClient(src.key)
+        .deleteIfExists({ abortSignal: signal, deleteSnapshots: 'include', conditions: src.etag ? { ifMatch: src.etag } : undefined });
     } catch (e) {
       if (statusOf(e) !== 412) throw e;
     }
@@ -740,11 +746,12 @@ export class AzureDriver implements StorageDriver {
 
   async delete(path: string, o?: Opts): Promise<void> {
     await this.run(path, async () => {
-      await this.blob(path).deleteIfExists({ abortSignal: o?.signal });
+      // Snapshots (made by backup policies, say) would make a plain delete fail with 409 SnapshotsPresent.
+      await this.blob(path).deleteIfExists({ abortSignal: o?.signal, deleteSnapshots: 'include' });
       const pages = this.container.listBlobsFlat({ prefix: this.key(path) + '/', abortSignal: o?.signal }).byPage({ maxPageSize: listPageSize });
       for await (const page of pages) {
         await eachLimited(page.segment.blobItems, deleteConcurrency, async (b) => {
-          await this.container.getBlobClient(b.name).deleteIfExists({ abortSignal: o?.signal });
+          await this.container.getBlobClient(b.name).deleteIfExists({ abortSignal: o?.signal, deleteSnapshots: 'include' });
         });
       }
     });

@@ -286,7 +286,7 @@ class S3Writer implements FileWriter {
   private readonly done: Promise<unknown>;
   private result: 'pending' | 'ok' | 'failed' = 'pending';
   private failure: unknown;
-  private cancelled = false;
+  private cancelling: Promise<void> | undefined;
   private committed = false;
 
   constructor(
@@ -308,8 +308,9 @@ class S3Writer implements FileWriter {
       },
     );
     if (signal) {
+      // commit() then reports the failed upload; a failure of the cleanup itself has nobody to go to.
       const onAbort = () => {
-        void this.cancel();
+        this.cancel().catch(() => undefined);
       };
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
@@ -322,7 +323,10 @@ class S3Writer implements FileWriter {
   }
 
   async commit(o?: Opts): Promise<void> {
-    if (this.cancelled) throw new StorageError('io', this.path, 'commit after cancel', 's3');
+    if (this.cancelling) {
+      await this.cancelling.catch(() => undefined);
+      throw new StorageError('aborted', this.path, 'the upload was cancelled', 's3');
+    }
     o?.signal?.throwIfAborted();
     if (!this.stream.writableEnded && !this.stream.destroyed) this.stream.end();
     const streamDone = finished(this.stream, { readable: false }).then(() => undefined, (e: unknown) => e);
@@ -345,15 +349,17 @@ class S3Writer implements FileWriter {
    * Destroying the stream makes lib-storage stop, wait for the parts in flight, and send AbortMultipartUpload;
    * only then does done() settle. Nothing stays behind: no object and no pending multipart upload.
    */
-  async cancel(): Promise<void> {
-    if (this.committed || this.cancelled) return;
-    this.cancelled = true;
-    if (!this.stream.readableEnded) {
-      this.stream.destroy(Object.assign(new Error('upload cancelled'), { name: 'AbortError' }));
-    }
-    await this.done;
-    // The stream had already ended and the upload went through before the cancel: remove what it wrote.
-    if (this.result === 'ok') await this.driver.deleteKey(this.path);
+  cancel(): Promise<void> {
+    if (this.committed) return Promise.resolve();
+    this.cancelling ??= (async () => {
+      if (!this.stream.readableEnded) {
+        this.stream.destroy(Object.assign(new Error('upload cancelled'), { name: 'AbortError' }));
+      }
+      await this.done;
+      // The stream had already ended and the upload went through before the cancel: remove what it wrote.
+      if (this.result === 'ok') await this.driver.deleteKey(this.path);
+    })();
+    return this.cancelling;
   }
 }
 
