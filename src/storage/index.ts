@@ -20,6 +20,10 @@ const drivers: Record<string, Factory> = {
     const { createS3Driver, s3OptionsFrom } = await import('./drivers/s3.js');
     return createS3Driver(s3OptionsFrom(url, options));
   },
+  'azure:': async (url, options) => {
+    const { createAzureDriver, azureOptionsFrom } = await import('./drivers/azure.js');
+    return createAzureDriver(azureOptionsFrom(url, options));
+  },
   'memory:': async (url) => {
     const { MemoryDriver } = await import('./drivers/memory.js');
     // memory:?minConcatPart=N behaves like an object store (no appends): it exercises the segmented upload path.
