@@ -5,7 +5,7 @@ import { tempDir, removeDir } from '../helpers/processes.js';
 let root = '';
 runDriverSuite({
   name: 'filesystem',
-  capabilities: { largeObjectBytes: 256 * 1024 * 1024 },
+  capabilities: { largeObjectBytes: 1024 * 1024 * 1024 },
   async create() {
     root = tempDir('wharf-fs-driver-');
     return new FilesystemDriver({ root });
