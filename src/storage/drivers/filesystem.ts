@@ -187,7 +187,7 @@ export class FilesystemDriver implements StorageDriver {
       const { Readable } = await import('node:stream');
       return Readable.from([]);
     }
-    return fh.createReadStream({ start, end, highWaterMark: 1024 * 1024, autoClose: true });
+    return fh.createReadStream({ start, end, highWaterMark: 4 * 1024 * 1024, autoClose: true });
   }
 
   async writer(path: string, append: boolean): Promise<FileWriter> {
