@@ -135,7 +135,7 @@ describe('error envelope', () => {
     assert.equal(res.status, 404);
     assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
     const body = (await res.json()) as { errors: { code: string; message: string; detail?: unknown }[] };
-    assert.ok(Array.isArray(body.errors) && body.errors.length >= 1);
+    assert.ok(Array.isArray(body.errors) && body.errors.length >= 1, 'Array.isArray(body.errors) && body.errors.length >= 1');
     const e = body.errors[0]!;
     assert.equal(e.code, 'BLOB_UNKNOWN');
     assert.equal(typeof e.message, 'string');

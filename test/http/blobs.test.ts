@@ -58,7 +58,7 @@ describe('GET a blob', () => {
     const res = await call(base, 'GET', `/v2/${repo}/blobs/${d}`);
     await expectStatus(res, 200);
     assert.equal(res.headers.get('content-length'), String(big.length));
-    assert.ok(Buffer.from(await res.arrayBuffer()).equals(big));
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(big), 'Buffer.from(await res.arrayBuffer()).equals(big)');
   });
 
   test('an empty blob is served with Content-Length 0', async () => {
@@ -186,7 +186,7 @@ describe('byte ranges', () => {
       await expectStatus(res, 206);
       parts.push(Buffer.from(await res.arrayBuffer()));
     }
-    assert.ok(Buffer.concat(parts).equals(data));
+    assert.ok(Buffer.concat(parts).equals(data), 'Buffer.concat(parts).equals(data)');
   });
 });
 
@@ -211,7 +211,7 @@ describe('repository scoping', () => {
     for (const name of [a, b]) {
       const res = await call(base, 'GET', `/v2/${name}/blobs/${d}`);
       await expectStatus(res, 200);
-      assert.ok(Buffer.from(await res.arrayBuffer()).equals(bytes));
+      assert.ok(Buffer.from(await res.arrayBuffer()).equals(bytes), 'Buffer.from(await res.arrayBuffer()).equals(bytes)');
     }
   });
 });
@@ -240,7 +240,7 @@ describe('DELETE a blob', () => {
     assert.equal((await call(base, 'HEAD', `/v2/${a}/blobs/${d}`)).status, 404);
     const res = await call(base, 'GET', `/v2/${b}/blobs/${d}`);
     await expectStatus(res, 200, 'GET in the repository that mounted it');
-    assert.ok(Buffer.from(await res.arrayBuffer()).equals(bytes));
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(bytes), 'Buffer.from(await res.arrayBuffer()).equals(bytes)');
   });
 
   test('a deleted blob can be pushed again', async () => {
@@ -251,7 +251,7 @@ describe('DELETE a blob', () => {
     assert.equal(await pushBlob(base, name, bytes), d);
     const res = await call(base, 'GET', `/v2/${name}/blobs/${d}`);
     await expectStatus(res, 200);
-    assert.ok(Buffer.from(await res.arrayBuffer()).equals(bytes));
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(bytes), 'Buffer.from(await res.arrayBuffer()).equals(bytes)');
   });
 
   test('unknown blob → 404 BLOB_UNKNOWN', async () => {
@@ -295,7 +295,7 @@ describe('sha512 blobs', () => {
     await expectStatus(get, 200, 'GET sha512 blob');
     assert.equal(get.headers.get('docker-content-digest'), d);
     assert.equal(get.headers.get('content-length'), String(bytes.length));
-    assert.ok(Buffer.from(await get.arrayBuffer()).equals(bytes));
+    assert.ok(Buffer.from(await get.arrayBuffer()).equals(bytes), 'Buffer.from(await get.arrayBuffer()).equals(bytes)');
 
     const head = await call(base, 'HEAD', `/v2/${name}/blobs/${d}`);
     await expectStatus(head, 200, 'HEAD sha512 blob');
@@ -303,7 +303,7 @@ describe('sha512 blobs', () => {
 
     const part = await call(base, 'GET', `/v2/${name}/blobs/${d}`, { headers: range('bytes=10-19') });
     await expectStatus(part, 206);
-    assert.ok(Buffer.from(await part.arrayBuffer()).equals(bytes.subarray(10, 20)));
+    assert.ok(Buffer.from(await part.arrayBuffer()).equals(bytes.subarray(10, 20)), 'Buffer.from(await part.arrayBuffer()).equals(bytes.subarray(10, 20))');
 
     // The sha256 digest of the same bytes was never pushed to this repository.
     await expectError(await call(base, 'GET', `/v2/${name}/blobs/${sha256(bytes)}`), 404, 'BLOB_UNKNOWN');

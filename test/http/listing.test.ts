@@ -171,7 +171,7 @@ describe('tags', () => {
     const img = await pushImage(base, repo, { tag: 'keep' });
     await pushManifest(base, repo, 'drop', img.body, MT.ociManifest);
     const o = await pushImage(base, other, { tag: 'foreign' });
-    assert.ok(o);
+    assert.ok(o, 'o');
     await expectStatus(await call(base, 'DELETE', `/v2/${repo}/manifests/drop`), 202);
     const { body } = await getJSON<TagList>(base, `/v2/${repo}/tags/list`);
     assert.deepEqual(body.tags, ['keep']);
@@ -226,7 +226,7 @@ describe('catalog', () => {
       let pages = 0;
       while (url) {
         const { res, body }: { res: Response; body: Catalog } = await getJSON<Catalog>(base, url);
-        assert.ok(body.repositories.length <= n);
+        assert.ok(body.repositories.length <= n, 'body.repositories.length <= n');
         if (res.headers.get('link') !== null) assert.equal(body.repositories.length, n);
         seen.push(...body.repositories);
         url = nextLink(res, base);
@@ -266,7 +266,7 @@ describe('catalog', () => {
     const name = 'transient';
     const img = await pushImage(base, name, { tag: 'only' });
     let { body } = await getJSON<Catalog>(base, '/v2/_catalog');
-    assert.ok(body.repositories.includes(name));
+    assert.ok(body.repositories.includes(name), 'body.repositories.includes(name)');
     await expectStatus(await call(base, 'DELETE', `/v2/${name}/manifests/${img.digest}`), 202);
     ({ body } = await getJSON<Catalog>(base, '/v2/_catalog'));
     assert.ok(!body.repositories.includes(name), `${name} should have left the catalog: ${body.repositories.join(', ')}`);

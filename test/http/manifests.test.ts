@@ -80,7 +80,7 @@ describe('PUT then GET, each manifest format', () => {
     await assertServed(name, image.digest, image.body, MT.ociManifest);
     const viaLocation = await call(base, 'GET', loc, { headers: { Accept: MT.ociManifest } });
     await expectStatus(viaLocation, 200, 'GET the returned Location');
-    assert.ok(Buffer.from(await viaLocation.arrayBuffer()).equals(image.body));
+    assert.ok(Buffer.from(await viaLocation.arrayBuffer()).equals(image.body), 'Buffer.from(await viaLocation.arrayBuffer()).equals(image.body)');
   });
 
   test('OCI image manifest by digest', async () => {
@@ -495,7 +495,7 @@ describe('GET and HEAD', () => {
     });
     await expectStatus(res, 200);
     assert.equal(res.headers.get('content-type'), MT.ociManifest);
-    assert.ok(Buffer.from(await res.arrayBuffer()).equals(image.body));
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(image.body), 'Buffer.from(await res.arrayBuffer()).equals(image.body)');
   });
 
   test('Accept given as several header lines → 200 when one of them matches', async () => {
@@ -519,7 +519,7 @@ describe('GET and HEAD', () => {
     const res = await call(base, 'GET', `/v2/${name}/manifests/list`, { headers: { Accept: '*/*' } });
     await expectStatus(res, 200);
     assert.equal(res.headers.get('content-type'), MT.dockerManifestList);
-    assert.ok(Buffer.from(await res.arrayBuffer()).equals(list.body));
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(list.body), 'Buffer.from(await res.arrayBuffer()).equals(list.body)');
   });
 
   test('Accept application/* (a media range) → 200', async () => {
@@ -533,7 +533,7 @@ describe('GET and HEAD', () => {
     assert.equal(res.status, 200, res.body.toString().slice(0, 300));
     assert.equal(header(res, 'content-type'), MT.ociManifest);
     assert.equal(header(res, 'docker-content-digest'), image.digest);
-    assert.ok(res.body.equals(image.body));
+    assert.ok(res.body.equals(image.body), 'res.body.equals(image.body)');
   });
 
   test('HEAD by tag and by digest: the GET headers, no body', async () => {

@@ -109,7 +109,7 @@ describe('monolithic upload: POST ?digest= with the body', () => {
     await res.arrayBuffer();
     const got = await call(base, 'GET', locationOf(base, res));
     await expectStatus(got, 200, 'GET the returned Location');
-    assert.ok(Buffer.from(await got.arrayBuffer()).equals(bytes));
+    assert.ok(Buffer.from(await got.arrayBuffer()).equals(bytes), 'Buffer.from(await got.arrayBuffer()).equals(bytes)');
   });
 
   test('an empty blob', async () => {
@@ -128,7 +128,7 @@ describe('monolithic upload: POST ?digest= with the body', () => {
     await expectStatus(res, 201);
     assert.equal(res.headers.get('docker-content-digest'), d);
     assert.equal(res.headers.get('location'), `/v2/${name}/blobs/${d}`);
-    assert.ok((await blobBytes(name, d)).equals(bytes));
+    assert.ok((await blobBytes(name, d)).equals(bytes), '(await blobBytes(name, d)).equals(bytes)');
   });
 
   test('digest not matching the body → 400 DIGEST_INVALID and no blob', async () => {
@@ -157,7 +157,7 @@ describe('monolithic upload: POST ?digest= with the body', () => {
     // The same blob can then be pushed whole.
     const res = await call(base, 'POST', `/v2/${name}/blobs/uploads/?digest=${d}`, { headers: octet, body: bytes });
     await expectStatus(res, 201);
-    assert.ok((await blobBytes(name, d)).equals(bytes));
+    assert.ok((await blobBytes(name, d)).equals(bytes), '(await blobBytes(name, d)).equals(bytes)');
   });
 });
 
@@ -171,7 +171,7 @@ describe('POST then PUT <location>?digest=', () => {
     await expectStatus(res, 201, 'PUT');
     assert.equal(res.headers.get('location'), `/v2/${name}/blobs/${d}`);
     assert.equal(res.headers.get('docker-content-digest'), d);
-    assert.ok((await blobBytes(name, d)).equals(bytes));
+    assert.ok((await blobBytes(name, d)).equals(bytes), '(await blobBytes(name, d)).equals(bytes)');
   });
 
   test('an empty blob: PUT ?digest= with no body → 201', async () => {
@@ -188,7 +188,7 @@ describe('POST then PUT <location>?digest=', () => {
     const bytes = randomData(100);
     const d = await pushBlob(base, name, bytes);
     assert.equal(await pushBlob(base, name, bytes), d);
-    assert.ok((await blobBytes(name, d)).equals(bytes));
+    assert.ok((await blobBytes(name, d)).equals(bytes), '(await blobBytes(name, d)).equals(bytes)');
   });
 
   test('PUT without digest → 400 DIGEST_INVALID', async () => {
@@ -260,13 +260,13 @@ describe('chunked upload: PATCH with Content-Range, then PUT', () => {
       const status = await call(base, 'GET', loc);
       await expectStatus(status, 204, `GET progress after chunk ${i}`);
       assert.equal(status.headers.get('range'), `0-${cuts[i + 1]! - 1}`);
-      assert.ok(status.headers.get('location'));
+      assert.ok(status.headers.get('location'), 'status.headers.get(\'location\')');
     }
     const put = await call(base, 'PUT', withQuery(loc, { digest: d }));
     await expectStatus(put, 201, 'closing PUT');
     assert.equal(put.headers.get('location'), `/v2/${name}/blobs/${d}`);
     assert.equal(put.headers.get('docker-content-digest'), d);
-    assert.ok((await blobBytes(name, d)).equals(bytes));
+    assert.ok((await blobBytes(name, d)).equals(bytes), '(await blobBytes(name, d)).equals(bytes)');
   });
 
   test('the final chunk in the closing PUT, with Content-Range → 201', async () => {
@@ -281,7 +281,7 @@ describe('chunked upload: PATCH with Content-Range, then PUT', () => {
       body: bytes.subarray(1000),
     });
     await expectStatus(put, 201);
-    assert.ok((await blobBytes(name, d)).equals(bytes));
+    assert.ok((await blobBytes(name, d)).equals(bytes), '(await blobBytes(name, d)).equals(bytes)');
   });
 
   test('the final chunk in the closing PUT, without Content-Range → 201', async () => {
@@ -293,7 +293,7 @@ describe('chunked upload: PATCH with Content-Range, then PUT', () => {
     await expectStatus(p, 202);
     const put = await call(base, 'PUT', withQuery(locationOf(base, p), { digest: d }), { headers: octet, body: bytes.subarray(700) });
     await expectStatus(put, 201);
-    assert.ok((await blobBytes(name, d)).equals(bytes));
+    assert.ok((await blobBytes(name, d)).equals(bytes), '(await blobBytes(name, d)).equals(bytes)');
   });
 
   test('a one-byte chunk reports Range 0-0 and completes', async () => {
@@ -304,7 +304,7 @@ describe('chunked upload: PATCH with Content-Range, then PUT', () => {
     await expectStatus(p, 202);
     assert.equal(p.headers.get('range'), '0-0');
     await expectStatus(await call(base, 'PUT', withQuery(locationOf(base, p), { digest: sha256(bytes) })), 201);
-    assert.ok((await blobBytes(name, sha256(bytes))).equals(bytes));
+    assert.ok((await blobBytes(name, sha256(bytes))).equals(bytes), '(await blobBytes(name, sha256(bytes))).equals(bytes)');
   });
 
   test('sha512 over chunks', async () => {
@@ -324,7 +324,7 @@ describe('chunked upload: PATCH with Content-Range, then PUT', () => {
     const put = await call(base, 'PUT', withQuery(loc, { digest: d }));
     await expectStatus(put, 201);
     assert.equal(put.headers.get('docker-content-digest'), d);
-    assert.ok((await blobBytes(name, d)).equals(bytes));
+    assert.ok((await blobBytes(name, d)).equals(bytes), '(await blobBytes(name, d)).equals(bytes)');
   });
 });
 
@@ -347,7 +347,7 @@ describe('out-of-order chunks → 416 with Range and Location', () => {
     await expectStatus(ok, 202);
     assert.equal(ok.headers.get('range'), `0-${bytes.length - 1}`);
     await expectStatus(await call(base, 'PUT', withQuery(locationOf(base, ok), { digest: sha256(bytes) })), 201);
-    assert.ok((await blobBytes(name, sha256(bytes))).equals(bytes));
+    assert.ok((await blobBytes(name, sha256(bytes))).equals(bytes), '(await blobBytes(name, sha256(bytes))).equals(bytes)');
   });
 
   test('re-sending from 0 after data was stored', async () => {
@@ -362,7 +362,7 @@ describe('out-of-order chunks → 416 with Range and Location', () => {
     const location = res.headers.get('location');
     await expectError(res, 416, ['BLOB_UPLOAD_INVALID', 'RANGE_INVALID']);
     assert.equal(rangeHeader, '0-99');
-    assert.ok(location);
+    assert.ok(location, 'location');
     // Nothing of the refused chunk was stored.
     const status = await call(base, 'GET', next);
     await expectStatus(status, 204);
@@ -412,7 +412,7 @@ describe('PATCH without Content-Range (streamed append)', () => {
     await expectStatus(c, 202);
     assert.equal(c.headers.get('range'), `0-${bytes.length - 1}`);
     await expectStatus(await call(base, 'PUT', withQuery(locationOf(base, c), { digest: sha256(bytes) })), 201);
-    assert.ok((await blobBytes(name, sha256(bytes))).equals(bytes));
+    assert.ok((await blobBytes(name, sha256(bytes))).equals(bytes), '(await blobBytes(name, sha256(bytes))).equals(bytes)');
   });
 
   test('a chunked (Transfer-Encoding) body with no Content-Length is appended whole', async () => {
@@ -425,7 +425,7 @@ describe('PATCH without Content-Range (streamed append)', () => {
     assert.equal(header(res, 'range'), `0-${bytes.length - 1}`);
     const next = locationOf(base, res);
     await expectStatus(await call(base, 'PUT', withQuery(next, { digest: sha256(bytes) })), 201);
-    assert.ok((await blobBytes(name, sha256(bytes))).equals(bytes));
+    assert.ok((await blobBytes(name, sha256(bytes))).equals(bytes), '(await blobBytes(name, sha256(bytes))).equals(bytes)');
   });
 });
 
@@ -506,7 +506,7 @@ describe('resumable push', () => {
     }
     assert.ok(done, 'the upload could be resumed');
     await expectStatus(await call(base, 'PUT', withQuery(locationOf(base, done), { digest: d })), 201);
-    assert.ok((await blobBytes(name, d)).equals(bytes));
+    assert.ok((await blobBytes(name, d)).equals(bytes), '(await blobBytes(name, d)).equals(bytes)');
   });
 });
 
@@ -558,7 +558,7 @@ describe('unknown sessions → 404 BLOB_UPLOAD_UNKNOWN', () => {
     await expectStatus(status, 204, 'the session is untouched');
     assert.equal(status.headers.get('range'), '0-0');
     await expectStatus(await call(base, 'PUT', withQuery(loc, { digest: sha256(bytes) }), { headers: octet, body: bytes }), 201);
-    assert.ok((await blobBytes(name, sha256(bytes))).equals(bytes));
+    assert.ok((await blobBytes(name, sha256(bytes))).equals(bytes), '(await blobBytes(name, sha256(bytes))).equals(bytes)');
     await assertNoBlob(thief, sha256(bytes));
   });
 });
@@ -575,7 +575,7 @@ describe('cross-repository mount: POST ?mount=<digest>&from=<repo>', () => {
     assert.equal(res.headers.get('location'), `/v2/${dst}/blobs/${d}`);
     assert.equal(res.headers.get('docker-content-digest'), d);
     await res.arrayBuffer();
-    assert.ok((await blobBytes(dst, d)).equals(bytes));
+    assert.ok((await blobBytes(dst, d)).equals(bytes), '(await blobBytes(dst, d)).equals(bytes)');
   });
 
   test('mounting a sha512 blob', async () => {
@@ -586,7 +586,7 @@ describe('cross-repository mount: POST ?mount=<digest>&from=<repo>', () => {
     const res = await call(base, 'POST', `/v2/${dst}/blobs/uploads/?mount=${d}&from=${src}`);
     await expectStatus(res, 201);
     assert.equal(res.headers.get('docker-content-digest'), d);
-    assert.ok((await blobBytes(dst, d)).equals(bytes));
+    assert.ok((await blobBytes(dst, d)).equals(bytes), '(await blobBytes(dst, d)).equals(bytes)');
   });
 
   test('from a repository that lacks the blob → 202 with a usable upload session, nothing mounted', async () => {
@@ -598,12 +598,12 @@ describe('cross-repository mount: POST ?mount=<digest>&from=<repo>', () => {
     await pushBlob(base, src, randomData(5));
     const res = await call(base, 'POST', `/v2/${dst}/blobs/uploads/?mount=${d}&from=${src}`);
     await expectStatus(res, 202, 'failed mount');
-    assert.ok(res.headers.get('docker-upload-uuid'));
+    assert.ok(res.headers.get('docker-upload-uuid'), 'res.headers.get(\'docker-upload-uuid\')');
     const loc = locationOf(base, res);
     await res.arrayBuffer();
     await assertNoBlob(dst, d);
     await expectStatus(await call(base, 'PUT', withQuery(loc, { digest: d }), { headers: octet, body: bytes }), 201, 'upload through the new session');
-    assert.ok((await blobBytes(dst, d)).equals(bytes));
+    assert.ok((await blobBytes(dst, d)).equals(bytes), '(await blobBytes(dst, d)).equals(bytes)');
   });
 
   test('of a digest nobody has → 202', async () => {
@@ -612,7 +612,7 @@ describe('cross-repository mount: POST ?mount=<digest>&from=<repo>', () => {
     await pushBlob(base, src, randomData(5));
     const res = await call(base, 'POST', `/v2/${dst}/blobs/uploads/?mount=${absentDigest()}&from=${src}`);
     await expectStatus(res, 202);
-    assert.ok(res.headers.get('location'));
+    assert.ok(res.headers.get('location'), 'res.headers.get(\'location\')');
   });
 
   test('from a repository whose copy was deleted → 202', async () => {
@@ -642,7 +642,7 @@ describe('cross-repository mount: POST ?mount=<digest>&from=<repo>', () => {
     if (res.status === 400) await expectError(res, 400, 'NAME_INVALID');
     else {
       await expectStatus(res, 202, 'mount with invalid from');
-      assert.ok(res.headers.get('location'));
+      assert.ok(res.headers.get('location'), 'res.headers.get(\'location\')');
     }
   });
 
@@ -695,6 +695,6 @@ describe('concurrent writes to one session', () => {
     assert.equal(done.status, 202, 'the first writer completes');
     assert.equal(done.range, `0-${bytes.length - 1}`);
     await expectStatus(await call(base, 'PUT', withQuery(loc, { digest: sha256(bytes) })), 201);
-    assert.ok((await blobBytes(name, sha256(bytes))).equals(bytes));
+    assert.ok((await blobBytes(name, sha256(bytes))).equals(bytes), '(await blobBytes(name, sha256(bytes))).equals(bytes)');
   });
 });

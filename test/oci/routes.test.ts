@@ -26,7 +26,7 @@ test('routes names with slashes and the last path keyword', () => {
 
 test('known paths with other methods and unknown paths', () => {
   const m = matchRoute('/v2/x/tags/list', 'DELETE');
-  assert.ok(m && 'methodNotAllowed' in m);
+  assert.ok(m && 'methodNotAllowed' in m, 'm && \'methodNotAllowed\' in m');
   assert.equal(matchRoute('/v3/', 'GET'), undefined);
   assert.equal(matchRoute('/v2/x/other/y', 'GET'), undefined);
 });

@@ -172,7 +172,7 @@ describe('azure driver', () => {
       const calls = proxy.calls.slice(callsBefore);
       // 250 KiB + 7 → 3 ranges of ≤ 100 KiB; 1 byte → 1; empty → none; 100 KiB → 1; 3 bytes → 1.
       assert.equal(calls.length, 6);
-      assert.ok(calls.every((c) => c.blob === 'c/joined'));
+      assert.ok(calls.every((c) => c.blob === 'c/joined'), 'calls.every((c) => c.blob === \'c/joined\')');
       assert.deepEqual(
         calls.map((c) => c.range).sort(),
         ['bytes=0-0', 'bytes=0-102399', 'bytes=0-102399', 'bytes=0-2', 'bytes=102400-204799', 'bytes=204800-256006'].sort(),
@@ -213,10 +213,10 @@ describe('azure driver', () => {
       const data = randomBytes(5000);
       await d.putContent('r/blob', data);
       const url = await d.redirectURL('r/blob');
-      assert.ok(url);
+      assert.ok(url, 'url');
       const u = new URL(url);
       assert.equal(u.searchParams.get('sp'), 'r');
-      assert.ok(u.searchParams.get('se'));
+      assert.ok(u.searchParams.get('se'), 'u.searchParams.get(\'se\')');
       const got = await fetch(url);
       assert.equal(got.status, 200);
       assert.deepEqual(Buffer.from(await got.arrayBuffer()), data);
@@ -411,6 +411,6 @@ describe('azure storage URL', () => {
     const config = loadConfig({ config: `${projectRoot}/examples/azure.yaml` }, {});
     const o = azureOptionsFrom(config.storage, config.storageOptions);
     assert.equal(o.container, 'wharf-blobs');
-    assert.ok(createAzureDriver(o, { AZURE_STORAGE_KEY: 'a2V5' }));
+    assert.ok(createAzureDriver(o, { AZURE_STORAGE_KEY: 'a2V5' }), 'createAzureDriver(o, { AZURE_STORAGE_KEY: \'a2V5\' })');
   });
 });

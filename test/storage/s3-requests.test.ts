@@ -336,7 +336,7 @@ describe('s3 requests: aborts, appends, redirects', () => {
     assert.equal(u.pathname, '/wharf-bucket/p/blobs/x');
     assert.equal(u.searchParams.get('X-Amz-Expires'), '321');
     assert.match(u.searchParams.get('X-Amz-Credential')!, /^AKIDEXAMPLE\//);
-    assert.ok(u.searchParams.get('X-Amz-Signature'));
+    assert.ok(u.searchParams.get('X-Amz-Signature'), 'u.searchParams.get(\'X-Amz-Signature\')');
     const { d: off } = driver({ region: 'us-east-1' });
     assert.equal(await off.redirectURL('blobs/x'), undefined);
   });

@@ -183,7 +183,7 @@ describe('s3 driver on RGW: server-side copies, uploads, redirects', () => {
     assert.equal(s.size, 58 * MiB);
     // The tail of the joined object is the 40 MiB source; check the head exactly and the tail by hash.
     const head = await readAll(await c.reader('x/concat/blob', { offset: 0, length: 18 * MiB }));
-    assert.ok(head.equals(Buffer.concat(small)));
+    assert.ok(head.equals(Buffer.concat(small)), 'head.equals(Buffer.concat(small))');
     const tail = createHash('sha256');
     for await (const chunk of await c.reader('x/concat/blob', { offset: 18 * MiB })) tail.update(chunk as Buffer);
     assert.equal(tail.digest('hex'), lastHash);
@@ -265,10 +265,10 @@ describe('s3 driver on RGW: server-side copies, uploads, redirects', () => {
     const data = randomBytes(100_000);
     await c.putContent('x/redirect/blob', data);
     const url = await c.redirectURL!('x/redirect/blob');
-    assert.ok(url);
+    assert.ok(url, 'url');
     const res = await fetch(url);
     assert.equal(res.status, 200);
-    assert.ok(Buffer.from(await res.arrayBuffer()).equals(data));
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(data), 'Buffer.from(await res.arrayBuffer()).equals(data)');
 
     const u = new URL(url);
     const sig = u.searchParams.get('X-Amz-Signature')!;

@@ -170,11 +170,11 @@ export function runDriverSuite(factory: DriverFactory): void {
       const listed = await d.list(p('dir'));
       assert.equal(listed.length, 121);
       assert.deepEqual(listed.slice(0, 2), [p('dir/f000'), p('dir/f001')]);
-      assert.ok(listed.includes(p('dir/sub')));
+      assert.ok(listed.includes(p('dir/sub')), 'listed.includes(p(\'dir/sub\'))');
       const walked: string[] = [];
       for await (const f of d.walk(p('dir'))) walked.push(f.path);
       assert.equal(walked.length, 121);
-      assert.ok(walked.includes(p('dir/sub/deep/z')));
+      assert.ok(walked.includes(p('dir/sub/deep/z')), 'walked.includes(p(\'dir/sub/deep/z\'))');
       await d.delete(p('dir'));
       await assert.rejects(d.list(p('dir')), (e: unknown) => isNotFound(e));
       const after: string[] = [];

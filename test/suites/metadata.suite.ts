@@ -58,7 +58,7 @@ export function runMetadataSuite(factory: MetadataFactory): void {
       // delete a tag keeps the manifest
       assert.equal(await s.deleteTag('m', 'v1'), true);
       assert.equal(await s.deleteTag('m', 'v1'), false);
-      assert.ok(await s.getManifest('m', dg(1)));
+      assert.ok(await s.getManifest('m', dg(1)), 'await s.getManifest(\'m\', dg(1))');
       // delete a manifest removes its tags
       assert.equal(await s.deleteManifest('m', dg(2)), true);
       assert.equal(await s.getManifestByTag('m', 'latest'), undefined);
@@ -84,7 +84,7 @@ export function runMetadataSuite(factory: MetadataFactory): void {
       for (const r of ['cat/c', 'cat/a', 'cat/b']) await s.putManifest(r, manifest(dg(8)), []);
       await s.linkBlob('cat/blobs-only', { digest: dg('d'), size: 1 });
       const all = await s.listRepositories({ limit: 1000 });
-      assert.ok(!all.includes('cat/blobs-only'));
+      assert.ok(!all.includes('cat/blobs-only'), '!all.includes(\'cat/blobs-only\')');
       const cats = all.filter((r) => r.startsWith('cat/'));
       assert.deepEqual(cats, ['cat/a', 'cat/b', 'cat/c']);
       assert.deepEqual(await s.listRepositories({ last: 'cat/a', limit: 1 }), ['cat/b']);
