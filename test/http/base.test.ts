@@ -1,14 +1,13 @@
 // The API version check, routing (unknown paths, wrong methods), the error envelope, the
 // Docker-Distribution-API-Version header on every response, and the repository-name grammar.
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestRegistry, type TestRegistry } from '../helpers/registry.js';
 import {
   API_VERSION,
   absentDigest,
   assertApiVersion,
   call,
-  closeRegistry,
+  useTestRegistry,
   expectError,
   expectRawError,
   expectStatus,
@@ -20,17 +19,8 @@ import {
   uniqueName,
 } from './helpers.js';
 
-let reg: TestRegistry;
-let base: string;
-
-before(async () => {
-  reg = await startTestRegistry();
-  base = reg.url;
-});
-
-after(async () => {
-  await closeRegistry(reg);
-});
+let base = '';
+useTestRegistry((url) => (base = url));
 
 describe('GET /v2/ (API version check)', () => {
   test('answers 200 with Docker-Distribution-API-Version: registry/2.0', async () => {

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
-import type { TestRegistry } from '../helpers/registry.js';
+import { before, after } from 'node:test';
+import { startTestRegistry, type TestRegistry } from '../helpers/registry.js';
 
 export const API_VERSION = 'registry/2.0';
 
@@ -67,6 +68,18 @@ export function uniqueTag(prefix = 'tag'): string {
  * a close() at that moment waits for the keep-alive connection to expire (seconds). One more request on the
  * pooled connection first lets every earlier response finish, so close() finds only idle connections.
  */
+/** One in-process registry for a test file: started before its tests, stopped after; `onStart` gets its URL. */
+export function useTestRegistry(onStart: (url: string) => void): void {
+  let reg: TestRegistry | undefined;
+  before(async () => {
+    reg = await startTestRegistry();
+    onStart(reg.url);
+  });
+  after(async () => {
+    await closeRegistry(reg);
+  });
+}
+
 export async function closeRegistry(reg: TestRegistry | undefined): Promise<void> {
   if (!reg) return;
   try {

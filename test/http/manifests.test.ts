@@ -1,8 +1,7 @@
 // PUT / GET / HEAD / DELETE /v2/<name>/manifests/<reference>: the four manifest formats, byte-exact storage,
 // validation errors, content negotiation, multi-tag pushes, deletion by tag and by digest, and subject.
-import { describe, test, before, after } from 'node:test';
+import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestRegistry, type TestRegistry } from '../helpers/registry.js';
 import {
   API_VERSION,
   MT,
@@ -10,7 +9,7 @@ import {
   buildImage,
   buildIndex,
   call,
-  closeRegistry,
+  useTestRegistry,
   descriptorOf,
   expectError,
   expectRawError,
@@ -33,17 +32,8 @@ import {
   type PushedImage,
 } from './helpers.js';
 
-let reg: TestRegistry;
-let base: string;
-
-before(async () => {
-  reg = await startTestRegistry();
-  base = reg.url;
-});
-
-after(async () => {
-  await closeRegistry(reg);
-});
+let base = '';
+useTestRegistry((url) => (base = url));
 
 /** GET a manifest, asserting 200 with exactly `body`, its media type and digest. */
 async function assertServed(name: string, reference: string, body: Buffer, mediaType: string, digest = sha256(body)): Promise<void> {

@@ -1,15 +1,14 @@
 // GET /v2/<name>/referrers/<digest>: the index of manifests whose subject is <digest>, with artifactType and
 // annotations on each descriptor, artifactType filtering, repository scoping, and the error cases.
-import { describe, test, before, after } from 'node:test';
+import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestRegistry, type TestRegistry } from '../helpers/registry.js';
 import {
   MT,
   absentDigest,
   buildImage,
   buildIndex,
   call,
-  closeRegistry,
+  useTestRegistry,
   descriptorOf,
   expectError,
   expectStatus,
@@ -26,17 +25,8 @@ interface Index {
   manifests: Descriptor[];
 }
 
-let reg: TestRegistry;
-let base: string;
-
-before(async () => {
-  reg = await startTestRegistry();
-  base = reg.url;
-});
-
-after(async () => {
-  await closeRegistry(reg);
-});
+let base = '';
+useTestRegistry((url) => (base = url));
 
 async function referrers(name: string, digest: string, query = ''): Promise<{ res: Response; index: Index }> {
   const res = await call(base, 'GET', `/v2/${name}/referrers/${digest}${query}`);

@@ -1,14 +1,13 @@
 // Blob uploads: POST (session, monolithic, mount), PATCH chunks, PUT completion, GET progress, DELETE cancel,
 // and every way a client can get them wrong.
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
-import { startTestRegistry, type TestRegistry } from '../helpers/registry.js';
 import {
   abortMidBody,
   absentDigest,
   call,
-  closeRegistry,
+  useTestRegistry,
   expectError,
   expectRawError,
   expectStatus,
@@ -25,17 +24,8 @@ import {
   withQuery,
 } from './helpers.js';
 
-let reg: TestRegistry;
-let base: string;
-
-before(async () => {
-  reg = await startTestRegistry();
-  base = reg.url;
-});
-
-after(async () => {
-  await closeRegistry(reg);
-});
+let base = '';
+useTestRegistry((url) => (base = url));
 
 const UUID = /[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}/;
 const octet = { 'Content-Type': 'application/octet-stream' };
