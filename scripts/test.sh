@@ -12,6 +12,7 @@ declare -A packages=(
   [buildah]=buildah
   [docker-registry]=docker-registry
   [curl]=curl
+  [openssl]=openssl
   [ceph-mon]=ceph-mon
   [ceph-osd]=ceph-osd
   [radosgw]=radosgw

@@ -78,6 +78,7 @@ export class Uploads {
     if (s.busy) {
       throw new RegistryError('BLOB_UPLOAD_INVALID', 'another request is writing to this upload session; retry when it has finished', {
         status: 409,
+        headers: { 'Retry-After': '1' },
       });
     }
     s.busy = true;

@@ -3,6 +3,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { S3Client, CreateBucketCommand, ListObjectsV2Command, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { spawnWharf, tempDir, removeDir, type SpawnedRegistry } from '../helpers/processes.js';
 import { sharedRgw, type RgwService } from '../helpers/services.js';
@@ -27,6 +28,16 @@ describe('the registry on S3 (Ceph RGW)', () => {
   let image: LayoutImage;
   let skopeo: Skopeo;
 
+  /** Wharf on the bucket; `extra` adds storage URL parameters (e.g. redirects). */
+  function startWharf(extra: string): Promise<SpawnedRegistry> {
+    const storage = `s3://${bucket}/registry?endpoint=${encodeURIComponent(rgw.endpoint)}&region=${rgw.region}&forcePathStyle=true&partSize=8MiB&copyPartSize=64MiB${extra}`;
+    return spawnWharf({
+      data: join(work, 'data'),
+      args: ['--storage', storage],
+      env: { AWS_ACCESS_KEY_ID: rgw.accessKeyId, AWS_SECRET_ACCESS_KEY: rgw.secretAccessKey },
+    });
+  }
+
   before(async () => {
     requireTools('skopeo', 'umoci');
     rgw = await sharedRgw();
@@ -37,12 +48,7 @@ describe('the registry on S3 (Ceph RGW)', () => {
       credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey },
     });
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    const storage = `s3://${bucket}/registry?endpoint=${encodeURIComponent(rgw.endpoint)}&region=${rgw.region}&forcePathStyle=true&partSize=8MiB&copyPartSize=64MiB`;
-    wharf = await spawnWharf({
-      data: join(work, 'data'),
-      args: ['--storage', storage],
-      env: { AWS_ACCESS_KEY_ID: rgw.accessKeyId, AWS_SECRET_ACCESS_KEY: rgw.secretAccessKey },
-    });
+    wharf = await startWharf('');
     skopeo = new Skopeo(join(work, 'skopeo'));
     image = await buildMultiLayerImage(join(work, 'image'));
   }, { timeout: 240_000 });
@@ -91,5 +97,28 @@ describe('the registry on S3 (Ceph RGW)', () => {
     assert.equal(pending.Uploads?.length ?? 0, 0, 'no multipart upload is left behind');
     const segments = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'registry/_uploads/' }));
     assert.equal(segments.KeyCount ?? 0, 0, 'upload segments are removed once the blob is complete');
+  });
+
+  test('with redirects on, blob GETs answer 307 to a presigned URL; HEAD and ranged GETs do not redirect', { timeout: 60_000 }, async () => {
+    const data = Buffer.from('bytes served straight from the bucket');
+    const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+    const push = await fetch(`${wharf!.url}/v2/s3/redirect/blobs/uploads/?digest=${digest}`, { method: 'POST', body: data });
+    assert.equal(push.status, 201);
+    await wharf!.stop();
+    wharf = await startWharf('&redirect=true&redirectExpires=60');
+    const blobURL = `${wharf.url}/v2/s3/redirect/blobs/${digest}`;
+    const get = await fetch(blobURL, { redirect: 'manual' });
+    assert.equal(get.status, 307);
+    const location = get.headers.get('location') ?? '';
+    assert.ok(location.startsWith(rgw.endpoint), `redirected to the bucket: ${location}`);
+    const direct = await fetch(location);
+    assert.equal(direct.status, 200);
+    assert.deepEqual(Buffer.from(await direct.arrayBuffer()), data);
+    const head = await fetch(blobURL, { method: 'HEAD', redirect: 'manual' });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get('content-length'), String(data.length));
+    const ranged = await fetch(blobURL, { headers: { Range: 'bytes=0-4' }, redirect: 'manual' });
+    assert.equal(ranged.status, 206);
+    assert.equal(await ranged.text(), 'bytes');
   });
 });

@@ -223,13 +223,18 @@ export function runDriverSuite(factory: DriverFactory): void {
 
     const large = factory.capabilities.largeObjectBytes;
     const reason = factory.capabilities.largeObjectReason ? ` (${factory.capabilities.largeObjectReason})` : '';
-    test(`large object streamed: ${large} bytes${reason}`, { timeout: 180_000 }, async () => {
+    test(`large object streamed: ${large} bytes${reason}, memory flat`, { timeout: 180_000 }, async () => {
       n++;
+      // The driver runs in this process: its RSS must not grow with the object (bounded buffers only).
+      const baseline = process.memoryUsage().rss;
+      let peak = baseline;
+      const sample = () => (peak = Math.max(peak, process.memoryUsage().rss));
       const hash = createHash('sha256');
       const w = await d.writer(p('large'), false);
       await pipeline(Readable.from((function* () {
         for (const c of chunks(large)) {
           hash.update(c);
+          sample();
           yield c;
         }
       })()), w.stream);
@@ -237,9 +242,14 @@ export function runDriverSuite(factory: DriverFactory): void {
       assert.equal(w.size, large);
       const expected = hash.digest('hex');
       const back = createHash('sha256');
-      for await (const c of await d.reader(p('large'))) back.update(c as Buffer);
+      for await (const c of await d.reader(p('large'))) {
+        back.update(c as Buffer);
+        sample();
+      }
       assert.equal(back.digest('hex'), expected);
       await d.delete(p('large'));
+      const allowed = Math.max(256 * 1024 * 1024, factory.capabilities.largeObjectReason ? 3 * large : 0);
+      assert.ok(peak - baseline < allowed, `RSS grew by ${((peak - baseline) / 1048576).toFixed(0)} MiB streaming ${large} bytes (allowed ${allowed / 1048576} MiB)`);
     });
   });
 }
