@@ -41,7 +41,9 @@ export class Blobs {
       return ReadableStream.from([info.manifestBody.subarray(start, end)]);
     }
     try {
-      return await this.storage.reader(blobPath(parseDigest(info.digest)), range, signal ? { signal } : {});
+      // Always say how many bytes to read: drivers size their buffers by it (a 1 MiB blob never gets a 4 MiB one).
+      const bytes = range ?? { offset: 0, length: info.size };
+      return await this.storage.reader(blobPath(parseDigest(info.digest)), bytes, signal ? { signal } : {});
     } catch (e) {
       if (isNotFound(e)) throw unknownBlob(info.digest);
       throw e;
