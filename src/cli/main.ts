@@ -1,6 +1,12 @@
 // The `wharf` command. Each verb is a thin layer over one library or server call.
 import { Command, CommanderError } from 'commander';
 import { serveCommand } from './commands/serve.js';
+import { tagsCommand } from './commands/tags.js';
+import { catalogCommand } from './commands/catalog.js';
+import { digestCommand } from './commands/digest.js';
+import { manifestCommand } from './commands/manifest.js';
+import { blobCommand } from './commands/blob.js';
+import { rmCommand } from './commands/rm.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('wharf')
@@ -9,6 +15,12 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program.addCommand(serveCommand());
+  program.addCommand(tagsCommand());
+  program.addCommand(catalogCommand());
+  program.addCommand(digestCommand());
+  program.addCommand(manifestCommand());
+  program.addCommand(blobCommand());
+  program.addCommand(rmCommand());
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -1,7 +1,6 @@
 // `wharf serve`: run the registry until SIGTERM/SIGINT.
 import { Command } from 'commander';
-import { loadConfig, ConfigError, type Overrides } from '../../config/load.js';
-import { startRegistry, createLogger } from '../../server.js';
+import type { Overrides } from '../../config/load.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -14,6 +13,9 @@ export function serveCommand(): Command {
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (env WHARF_LOG_LEVEL; default info)')
     .addHelpText('after', '\nExamples:\n  wharf serve\n  wharf serve --listen 0.0.0.0:5000 --data /var/lib/wharf\n  wharf serve --config examples/minimal.yaml\n')
     .action(async (opts: Overrides) => {
+      // Loaded here, not at the top: the client verbs should not pay for loading the server.
+      const { loadConfig, ConfigError } = await import('../../config/load.js');
+      const { startRegistry, createLogger } = await import('../../server.js');
       let config;
       try {
         config = loadConfig(opts);

@@ -1,0 +1,225 @@
+// Shared pieces of the client verbs (`wharf tags`, `wharf rm`, …): the common options, reference parsing,
+// client construction (credentials from the docker/podman auth files), output helpers and the mapping of
+// errors to a message on stderr and an exit code (0 ok, 1 failed, 2 usage).
+import { Command, Option } from 'commander';
+// Errors and references are light; the client itself (undici, credentials, TLS) is loaded when a verb first
+// needs one, so `--help` and usage errors answer quickly.
+import type { RegistryClient } from '../client/index.js';
+import { parseReference, formatReference, type ImageReference } from '../client/reference.js';
+import {
+  ClientError,
+  RegistryClientError,
+  NotFoundError,
+  UnauthorizedError,
+  DeniedError,
+  TokenError,
+  InsecureRegistryError,
+  InvalidReferenceError,
+  DigestMismatchError,
+  CredentialsError,
+} from '../client/errors.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+/** The options every client verb takes. */
+export interface CommonOptions {
+  insecure?: boolean;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+/** Bad input from the user: exit 2. */
+export class UsageError extends Error {}
+
+/** A failure the verb has already described in full (no registry error behind it): exit 1. */
+export class FailedError extends Error {}
+
+/**
+ * A new verb. Commander does not pass `exitOverride` and output settings to commands added with
+ * `addCommand`, so each verb sets them itself: usage errors then reach main(), which exits 2.
+ */
+export function verb(name: string, description: string, opts: { json?: boolean; fullName?: string; examples: string[] }): Command {
+  const cmd = new Command(name)
+    .description(description)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .showHelpAfterError(`(run 'wharf ${opts.fullName ?? name} --help' for usage and examples)`)
+    .addOption(new Option('--insecure', 'allow plain http (and unverified TLS) to a non-loopback registry'))
+    .addOption(new Option('-q, --quiet', 'print nothing but the requested data and errors'));
+  if (opts.json) cmd.addOption(new Option('--json', 'print JSON instead of lines'));
+  cmd.addHelpText('after', `\nExamples:\n${opts.examples.map((e) => `  ${e}`).join('\n')}\n`);
+  return cmd;
+}
+
+/** A group of verbs (`wharf manifest get|delete`), with the same exit and output settings. */
+export function group(name: string, description: string): Command {
+  return new Command(name)
+    .description(description)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+}
+
+/** Parses `HOST/REPO[:TAG][@DIGEST]`; a malformed reference is a usage error. */
+export function parseRef(input: string, want: { tag?: 'forbidden' | 'allowed'; digest?: 'required' | 'forbidden' | 'allowed'; tagOrDigest?: boolean } = {}): ImageReference {
+  let ref: ImageReference;
+  try {
+    ref = parseReference(input);
+  } catch (e) {
+    if (e instanceof InvalidReferenceError) throw new UsageError(e.message);
+    throw e;
+  }
+  if (want.tag === 'forbidden' && ref.tag !== undefined) throw new UsageError(`${JSON.stringify(input)} has a tag; give HOST/REPO${want.digest === 'required' ? '@DIGEST' : ''}`);
+  if (want.digest === 'forbidden' && ref.digest !== undefined) throw new UsageError(`${JSON.stringify(input)} has a digest; give HOST/REPO`);
+  if (want.digest === 'required' && ref.digest === undefined) throw new UsageError(`${JSON.stringify(input)} has no digest; give HOST/REPO@sha256:…`);
+  if (want.tagOrDigest && ref.tag === undefined && ref.digest === undefined) {
+    throw new UsageError(`${JSON.stringify(input)} names no tag or digest; give HOST/REPO:TAG or HOST/REPO@DIGEST`);
+  }
+  return ref;
+}
+
+/** Checks a registry argument (`host[:port]`, `docker.io`, or `http(s)://host[:port]`). */
+export function parseHost(input: string): string {
+  const bare = input.replace(/^https?:\/\//, '').replace(/\/+$/, '');
+  let registry: string | undefined;
+  try {
+    registry = parseReference(`${bare}/x`).registry;
+  } catch {
+    registry = undefined;
+  }
+  if (bare === '' || bare.includes('/') || registry === undefined || (registry !== bare.toLowerCase() && !/^(index\.|registry-1\.)?docker\.io$/i.test(bare))) {
+    throw new UsageError(`${JSON.stringify(input)} is not a registry host; give HOST[:PORT] (a name with a "." or ":", or localhost)`);
+  }
+  return input === bare ? registry : input.replace(/\/+$/, '');
+}
+
+/** A client for the registry, with the docker/podman credentials and `--insecure` applied. */
+export async function clientFor(registry: string, opts: CommonOptions): Promise<RegistryClient> {
+  const host = registry.replace(/^https?:\/\//, '');
+  const { RegistryClient, dockerCredentials } = await import('../client/index.js');
+  return new RegistryClient(registry, { credentials: dockerCredentials(), insecure: opts.insecure ? [host] : [] });
+}
+
+/** headManifest answers undefined for "no such manifest" (HEAD has no body to say more): the message for it. */
+export function manifestNotFound(ref: ImageReference): FailedError {
+  return new FailedError(`manifest ${shownRef(ref)} not found (404); try 'wharf tags ${ref.registry}/${ref.repository}'`);
+}
+
+export function printLines(lines: string[]): void {
+  if (lines.length) process.stdout.write(lines.join('\n') + '\n');
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value) + '\n');
+}
+
+/** A short note for the user (on stderr, so stdout stays data); nothing with --quiet. */
+export function info(opts: CommonOptions, message: string): void {
+  if (!opts.quiet) process.stderr.write(message + '\n');
+}
+
+/** What a verb was working on, for error messages. */
+export interface Subject {
+  ref?: ImageReference;
+  registry?: string;
+  /** What the verb was about: `manifest`, `blob`, `repository`, `catalog`. */
+  kind: 'manifest' | 'blob' | 'repository' | 'catalog';
+  /** A DELETE by tag, which some registries refuse (Distribution 2.8 answers 400 DIGEST_INVALID). */
+  deleteByTag?: boolean;
+}
+
+/** The reference as the verb used it: with `:latest` when it named no tag or digest. */
+export function shownRef(ref: ImageReference): string {
+  return ref.tag === undefined && ref.digest === undefined ? `${formatReference(ref)}:latest` : formatReference(ref);
+}
+
+function repoName(ref: ImageReference): string {
+  return `${ref.registry}/${ref.repository}`;
+}
+
+/** The message and exit code for an error raised while a verb ran. */
+export function describeError(e: unknown, subject: Subject): { message: string; code: number } {
+  const registry = subject.ref?.registry ?? subject.registry ?? 'the registry';
+  if (e instanceof UsageError) return { message: e.message, code: EXIT_USAGE };
+  if (e instanceof FailedError) return { message: e.message, code: EXIT_FAILED };
+  if (e instanceof InvalidReferenceError) return { message: e.message, code: EXIT_USAGE };
+  if (e instanceof NotFoundError) {
+    const tag = `(404${e.code ? ` ${e.code}` : ''})`;
+    const ref = subject.ref;
+    if (ref && (e.code === 'NAME_UNKNOWN' || subject.kind === 'repository')) {
+      return { message: `repository ${repoName(ref)} not found ${tag}; try 'wharf catalog ${ref.registry}'`, code: EXIT_FAILED };
+    }
+    if (ref && subject.kind === 'blob') return { message: `blob ${formatReference(ref)} not found ${tag}`, code: EXIT_FAILED };
+    if (ref && subject.kind === 'manifest') {
+      return { message: `manifest ${shownRef(ref)} not found ${tag}; try 'wharf tags ${repoName(ref)}'`, code: EXIT_FAILED };
+    }
+    return { message: `not found on ${registry} ${tag}: ${e.message}`, code: EXIT_FAILED };
+  }
+  if (e instanceof UnauthorizedError || e instanceof TokenError) {
+    return { message: `${registry} refused the credentials or asked for some ${statusOf(e)}; try 'docker login ${registry}'`, code: EXIT_FAILED };
+  }
+  if (e instanceof DeniedError) return { message: `${registry} denied access ${statusOf(e)}: the credentials do not allow this`, code: EXIT_FAILED };
+  if (e instanceof InsecureRegistryError) {
+    return { message: `${e.message}; add --insecure to allow plain http to ${e.host}`, code: EXIT_FAILED };
+  }
+  if (e instanceof RegistryClientError) {
+    const ref = subject.ref;
+    const hint =
+      subject.deleteByTag && ref && (e.status === 400 || e.status === 405 || e.code === 'UNSUPPORTED')
+        ? `; this registry does not delete tags: try 'wharf rm ${formatReference(ref)}', which deletes the manifest by digest`
+        : e.status === 405 || e.code === 'UNSUPPORTED'
+          ? '; the registry does not allow this operation (deletes may be disabled)'
+          : '';
+    return { message: `${e.message}${hint}`, code: EXIT_FAILED };
+  }
+  if (e instanceof DigestMismatchError || e instanceof CredentialsError || e instanceof ClientError) return { message: e.message, code: EXIT_FAILED };
+  const err = e as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+  const sys = err?.code ?? err?.cause?.code;
+  if (sys === 'ECONNREFUSED' || sys === 'ENOTFOUND' || sys === 'EAI_AGAIN' || sys === 'ECONNRESET' || sys === 'ETIMEDOUT' || sys === 'UND_ERR_CONNECT_TIMEOUT') {
+    return { message: `cannot reach ${registry} (${sys}); check the host and port, and that the registry is running`, code: EXIT_FAILED };
+  }
+  return { message: err?.message ?? String(e), code: EXIT_FAILED };
+}
+
+function statusOf(e: ClientError): string {
+  if (e instanceof RegistryClientError) return `(${e.status}${e.code ? ` ${e.code}` : ''})`;
+  if (e instanceof TokenError) return `(token endpoint${e.status !== undefined ? ` ${e.status}` : ''})`;
+  return '';
+}
+
+/** What a running verb knows: what it works on (for error messages) and the clients to close. */
+export class VerbContext {
+  subject: Subject = { kind: 'repository' };
+  private readonly clients: RegistryClient[] = [];
+  constructor(readonly opts: CommonOptions) {}
+
+  /** A client for the registry (closed when the verb ends). */
+  async client(registry: string): Promise<RegistryClient> {
+    const c = await clientFor(registry, this.opts);
+    this.clients.push(c);
+    return c;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.close().catch(() => undefined)));
+  }
+}
+
+/**
+ * Runs a verb's body: when it fails, prints what failed on stderr (prefixed `wharf <verb>:`) and sets the
+ * exit code (1, or 2 for usage errors); always closes the clients it opened.
+ */
+export async function runVerb(name: string, opts: CommonOptions, body: (ctx: VerbContext) => Promise<void>): Promise<void> {
+  const ctx = new VerbContext(opts);
+  try {
+    await body(ctx);
+  } catch (e) {
+    const { message, code } = describeError(e, ctx.subject);
+    process.stderr.write(`wharf ${name}: ${message}\n`);
+    if (code === EXIT_USAGE) process.stderr.write(`(run 'wharf ${name} --help' for usage and examples)\n`);
+    process.exitCode = code;
+  } finally {
+    await ctx.close();
+  }
+}
