@@ -24,6 +24,7 @@
 // If the test process is killed (SIGKILL, so no exit handler runs), a small watchdog shell started with each
 // server notices within a second or two and stops the server and removes its dir, so no daemons leak.
 import { spawn, spawnSync } from 'node:child_process';
+import { S3Client } from '@aws-sdk/client-s3';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, projectRoot, tempDir } from './processes.js';
@@ -282,4 +283,16 @@ export function sharedAzurite(): Promise<AzuriteService> {
     );
   }
   return azuriteOnce;
+}
+
+/** An S3 client for an RGW (path-style; checksums only where required, which RGW 16 needs for streamed bodies). */
+export function rgwClient(rgw: RgwService): S3Client {
+  return new S3Client({
+    endpoint: rgw.endpoint,
+    region: rgw.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { S3Client, CreateBucketCommand, ListObjectsV2Command, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { spawnWharf, tempDir, removeDir, type SpawnedRegistry } from '../helpers/processes.js';
-import { sharedRgw, type RgwService } from '../helpers/services.js';
+import { sharedRgw, rgwClient, type RgwService } from '../helpers/services.js';
 import { buildMultiLayerImage, type LayoutImage } from '../interop/images.js';
 import { Skopeo, dockerRef, ociRef } from '../interop/skopeo.js';
 import { assertSameBlobs } from '../interop/assertions.js';
@@ -41,12 +41,7 @@ describe('the registry on S3 (Ceph RGW)', () => {
   before(async () => {
     requireTools('skopeo', 'umoci');
     rgw = await sharedRgw();
-    s3 = new S3Client({
-      endpoint: rgw.endpoint,
-      region: rgw.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey },
-    });
+    s3 = rgwClient(rgw);
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     wharf = await startWharf('');
     skopeo = new Skopeo(join(work, 'skopeo'));

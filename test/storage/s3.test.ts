@@ -15,7 +15,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { runDriverSuite } from '../suites/driver.suite.js';
-import { sharedRgw, type RgwService } from '../helpers/services.js';
+import { sharedRgw, rgwClient, type RgwService } from '../helpers/services.js';
 import { createS3Driver, type S3Driver, type S3Options } from '../../src/storage/drivers/s3.js';
 import { CheckedDriver } from '../../src/storage/checked.js';
 import { isNotFound, type StorageDriver } from '../../src/storage/driver.js';
@@ -31,14 +31,7 @@ let ready: Promise<void> | undefined;
 function setup(): Promise<void> {
   ready ??= (async () => {
     rgw = await sharedRgw();
-    admin = new S3Client({
-      endpoint: rgw.endpoint,
-      region: rgw.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    admin = rgwClient(rgw);
     await admin.send(new CreateBucketCommand({ Bucket: bucket }));
   })();
   return ready;

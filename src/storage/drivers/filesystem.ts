@@ -4,7 +4,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } fro
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { finished } from 'node:stream/promises';
-import { Writable, type Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import type { ByteRange, FileInfo, FileWriter, StorageDriver } from '../driver.js';
 import { StorageError } from '../driver.js';
 
@@ -184,7 +184,6 @@ export class FilesystemDriver implements StorageDriver {
     const end = range?.length === undefined ? undefined : start + range.length - 1;
     if (end !== undefined && end < start) {
       await fh.close();
-      const { Readable } = await import('node:stream');
       return Readable.from([]);
     }
     return fh.createReadStream({ start, end, highWaterMark: 4 * 1024 * 1024, autoClose: true });
