@@ -137,3 +137,17 @@ export function redactUrl(url: string): string {
     return url;
   }
 }
+
+/** A tag, manifest or blob is not in a local store (OCI layout, archive, memory). `code` uses the OCI names. */
+export class ContentNotFoundError extends ClientError {
+  readonly code: 'MANIFEST_UNKNOWN' | 'BLOB_UNKNOWN';
+  constructor(code: 'MANIFEST_UNKNOWN' | 'BLOB_UNKNOWN', message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** Whether `e` says something does not exist, from a registry (404) or a local store. */
+export function isNotFound(e: unknown): boolean {
+  return e instanceof NotFoundError || e instanceof ContentNotFoundError;
+}

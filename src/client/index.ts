@@ -94,3 +94,18 @@ export {
   type OciErrorEntry,
 } from './errors.js';
 export { MediaType, type Descriptor } from '../oci/index.js';
+export type {
+  ContentKind,
+  ContentOptions,
+  ContentSource,
+  ContentSink,
+  ContentStore,
+  ManifestBytes,
+  PushBlobOptions,
+  PushBlobResult,
+  PushManifestOptions,
+  ReferrersFilter,
+} from './content.js';
+export { MemoryStore } from './memory-store.js';
+export { verifying, checkBytes } from './verify.js';
+export { ContentNotFoundError, isNotFound } from './errors.js';
