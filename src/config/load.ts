@@ -13,6 +13,7 @@ export interface Overrides {
   storage?: string;
   metadata?: string;
   logLevel?: string;
+  readOnly?: boolean;
 }
 
 export class ConfigError extends Error {
@@ -28,7 +29,14 @@ export function fromEnvironment(env: NodeJS.ProcessEnv): Overrides {
   if (env.WHARF_STORAGE) o.storage = env.WHARF_STORAGE;
   if (env.WHARF_METADATA) o.metadata = env.WHARF_METADATA;
   if (env.WHARF_LOG_LEVEL) o.logLevel = env.WHARF_LOG_LEVEL;
+  if (env.WHARF_READ_ONLY) o.readOnly = parseBooleanVariable('WHARF_READ_ONLY', env.WHARF_READ_ONLY);
   return o;
+}
+
+function parseBooleanVariable(variable: string, value: string): boolean {
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  throw new ConfigError(`${variable}=${JSON.stringify(value)}: expected true or false`);
 }
 
 function readFile(path: string): Record<string, unknown> {
@@ -63,6 +71,17 @@ function absoluteLocation(base: string, value: string, kind: 'storage' | 'metada
   return pathToFileURL(relativeTo(base, value)).href;
 }
 
+/** The certificate, key and client CA files named under `tls:` are relative to the config file. */
+function resolveTLSPaths(file: Record<string, unknown>, base: string): void {
+  const tls = file.tls;
+  if (typeof tls !== 'object' || tls === null || Array.isArray(tls)) return;
+  const resolved: Record<string, unknown> = { ...(tls as Record<string, unknown>) };
+  for (const key of ['certificate', 'key', 'clientCA']) {
+    if (typeof resolved[key] === 'string' && resolved[key] !== '') resolved[key] = relativeTo(base, resolved[key] as string);
+  }
+  file.tls = resolved;
+}
+
 export function loadConfig(flags: Overrides, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ResolvedConfig {
   const fromEnv = fromEnvironment(env);
   const configPath = flags.config ?? fromEnv.config;
@@ -76,12 +95,14 @@ export function loadConfig(flags: Overrides, env: NodeJS.ProcessEnv = process.en
   for (const key of ['storage', 'metadata'] as const) {
     if (typeof file[key] === 'string') file[key] = absoluteLocation(fileBase, file[key] as string, key);
   }
+  resolveTLSPaths(file, fileBase);
   const merged: Record<string, unknown> = { ...file };
   for (const layer of [fromEnv, flags]) {
     if (layer.listen !== undefined) merged.listen = layer.listen;
     if (layer.data !== undefined) merged.data = relativeTo(cwd, layer.data);
     if (layer.storage !== undefined) merged.storage = absoluteLocation(cwd, layer.storage, 'storage');
     if (layer.metadata !== undefined) merged.metadata = absoluteLocation(cwd, layer.metadata, 'metadata');
+    if (layer.readOnly !== undefined) merged.readOnly = layer.readOnly;
     if (layer.logLevel !== undefined) merged.log = { ...(merged.log as object | undefined), level: layer.logLevel };
   }
   const parsed = configSchema.safeParse(merged);

@@ -6,6 +6,22 @@ const listen = z
   .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:5000')
   .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'port must be at most 65535');
 
+const tlsSchema = z
+  .object({
+    /** PEM certificate chain (server certificate first); reloaded when the file changes. */
+    certificate: z.string().min(1),
+    /** PEM private key of the certificate; reloaded with it. */
+    key: z.string().min(1),
+    /** PEM CA bundle that client certificates must chain to (mutual TLS). */
+    clientCA: z.string().min(1).optional(),
+    /** none: no client certificates; request: ask, accept clients without one; require: refuse clients without a valid one. */
+    clientAuth: z.enum(['none', 'request', 'require']).optional(),
+  })
+  .strict()
+  .refine((t) => t.clientAuth === undefined || t.clientAuth === 'none' || t.clientCA !== undefined, {
+    message: 'clientAuth request or require needs clientCA, the CA that signs client certificates',
+  });
+
 export const configSchema = z
   .object({
     /** Address to listen on. */
@@ -35,9 +51,30 @@ export const configSchema = z
         idleTimeoutSeconds: z.number().positive().default(120),
         /** Time allowed to send the request headers, in seconds. */
         headersTimeoutSeconds: z.number().positive().default(30),
+        /** A request body that sends no byte for this long is aborted (its upload keeps what arrived), in seconds. */
+        bodyIdleTimeoutSeconds: z.number().positive().default(60),
+        /** Time allowed for a whole request, headers and body; 0 means no limit (uploads of many GiB take long). */
+        requestTimeoutSeconds: z.number().nonnegative().default(0),
+        /** Largest request head (request line and headers) in bytes; larger ones get 431. */
+        maxHeaderBytes: z.number().int().min(1024).max(1024 * 1024).default(16384),
       })
       .strict()
-      .default({ shutdownTimeoutSeconds: 10, idleTimeoutSeconds: 120, headersTimeoutSeconds: 30 }),
+      .prefault({}),
+    /** Refuse every write (POST, PUT, PATCH, DELETE) with 405 UNSUPPORTED; reads keep working. */
+    readOnly: z.boolean().default(false),
+    /** Serve HTTPS. Paths in the file are relative to the file. */
+    tls: tlsSchema.optional(),
+    limits: z
+      .object({
+        /** Largest manifest accepted by PUT, in bytes. */
+        maxManifestBytes: z.number().int().positive().max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+        /** Requests carrying blob bytes (POST/PATCH/PUT on uploads) in flight at once per client IP; more get 429. */
+        uploadsPerClient: z.number().int().positive().default(64),
+        /** Requests in flight at once over all clients; more get 429. 0 means no limit. */
+        maxInFlightRequests: z.number().int().nonnegative().default(0),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

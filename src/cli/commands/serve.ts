@@ -10,6 +10,7 @@ export function serveCommand(): Command {
     .option('-d, --data <dir>', 'data directory: blobs in DIR/blobs, metadata in DIR/wharf.db (env WHARF_DATA; default ./data)')
     .option('--storage <url>', 'storage: file:///path, memory:, s3://BUCKET/PREFIX?endpoint=…, azure://CONTAINER/PREFIX?account=… (env WHARF_STORAGE; default file://DATA/blobs)')
     .option('--metadata <url>', 'metadata store: sqlite:PATH (env WHARF_METADATA; default sqlite:DATA/wharf.db)')
+    .option('--read-only', 'refuse every write with 405 UNSUPPORTED, for maintenance (env WHARF_READ_ONLY=true; config readOnly)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (env WHARF_LOG_LEVEL; default info)')
     .addHelpText('after', '\nExamples:\n  wharf serve\n  wharf serve --listen 0.0.0.0:5000 --data /var/lib/wharf\n  wharf serve --config examples/minimal.yaml\n')
     .action(async (opts: Overrides) => {
