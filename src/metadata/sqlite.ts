@@ -3,7 +3,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { BlobRecord, ManifestRecord, ManifestWrite, MetadataStore, Page, Referrer, UploadRecord } from './store.js';
+import type { ApiKeyRecord, BlobRecord, ManifestRecord, ManifestWrite, MetadataStore, Page, Referrer, UploadRecord } from './store.js';
 import { migrations } from './sqlite-schema.js';
 
 interface ManifestRow {
@@ -24,6 +24,18 @@ function toManifest(row: ManifestRow | undefined): ManifestRecord | undefined {
   if (row.subject !== null) m.subject = row.subject;
   if (row.annotations !== null) m.annotations = JSON.parse(row.annotations) as Record<string, string>;
   return m;
+}
+
+interface ApiKeyRow {
+  name: string;
+  subject: string;
+  secret_hash: string;
+  created_at: number;
+  expires_at: number;
+}
+
+function toApiKey(row: ApiKeyRow): ApiKeyRecord {
+  return { name: row.name, subject: row.subject, secretHash: row.secret_hash, createdAt: row.created_at, expiresAt: row.expires_at };
 }
 
 const maxCachedTagNames = 1_000_000;
@@ -114,6 +126,12 @@ export class SqliteMetadataStore implements MetadataStore {
       insertUpload: db.prepare<[string, string, number]>('INSERT INTO uploads (id, repository, created_at) VALUES (?, ?, ?)'),
       upload: db.prepare<[string], { id: string; repository: string; created_at: number }>('SELECT * FROM uploads WHERE id = ?'),
       deleteUpload: db.prepare<[string]>('DELETE FROM uploads WHERE id = ?'),
+      insertApiKey: db.prepare<[string, string, string, number, number]>(
+        'INSERT INTO api_keys (name, subject, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING',
+      ),
+      apiKeys: db.prepare<[], ApiKeyRow>('SELECT * FROM api_keys ORDER BY name'),
+      apiKey: db.prepare<[string], ApiKeyRow>('SELECT * FROM api_keys WHERE name = ?'),
+      deleteApiKey: db.prepare<[string]>('DELETE FROM api_keys WHERE name = ?'),
     };
   }
 
@@ -348,6 +366,23 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async deleteUpload(id: string): Promise<boolean> {
     return this.relaxed(() => this.q.deleteUpload.run(id).changes > 0);
+  }
+
+  async createApiKey(k: ApiKeyRecord): Promise<boolean> {
+    return this.write(() => this.q.insertApiKey.run(k.name, k.subject, k.secretHash, k.createdAt, k.expiresAt).changes > 0);
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    return this.q.apiKeys.all().map(toApiKey);
+  }
+
+  async findApiKey(name: string): Promise<ApiKeyRecord | undefined> {
+    const row = this.q.apiKey.get(name);
+    return row && toApiKey(row);
+  }
+
+  async revokeApiKey(name: string): Promise<boolean> {
+    return this.write(() => this.q.deleteApiKey.run(name).changes > 0);
   }
 
   async close(): Promise<void> {

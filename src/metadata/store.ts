@@ -39,6 +39,18 @@ export interface UploadRecord {
   createdAt: number;
 }
 
+/** An API key (robot account): a named secret that authenticates as `subject`, stored only as a hash. */
+export interface ApiKeyRecord {
+  /** The name clients send as the Basic user name. */
+  name: string;
+  /** The user name the access policies apply to. */
+  subject: string;
+  /** Hex SHA-256 of the secret. */
+  secretHash: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
 export interface Page {
   /** Exclusive lower bound. */
   last?: string;
@@ -78,6 +90,14 @@ export interface MetadataStore {
   createUpload(upload: UploadRecord): Promise<void>;
   getUpload(id: string): Promise<UploadRecord | undefined>;
   deleteUpload(id: string): Promise<boolean>;
+
+  /** Stores a new API key; false (and nothing changed) when a key of that name exists. */
+  createApiKey(key: ApiKeyRecord): Promise<boolean>;
+  /** Every key, expired ones included, by name. */
+  listApiKeys(): Promise<ApiKeyRecord[]>;
+  findApiKey(name: string): Promise<ApiKeyRecord | undefined>;
+  /** Removes a key; false when there was none. */
+  revokeApiKey(name: string): Promise<boolean>;
 
   close(): Promise<void>;
 }

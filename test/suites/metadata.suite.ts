@@ -113,6 +113,20 @@ export function runMetadataSuite(factory: MetadataFactory): void {
       assert.equal(await s.deleteUpload(id), false);
     });
 
+    test('API keys: create once per name, find, list by name, revoke', async () => {
+      const key = { name: 'ci-deploy', subject: 'alice', secretHash: 'ab'.repeat(32), createdAt: 10, expiresAt: 20 };
+      assert.equal(await s.createApiKey(key), true);
+      assert.equal(await s.createApiKey({ ...key, subject: 'mallory' }), false, 'a second key of the same name is refused');
+      assert.deepEqual(await s.findApiKey('ci-deploy'), key);
+      assert.equal(await s.findApiKey('nope'), undefined);
+      await s.createApiKey({ ...key, name: 'a-first' });
+      assert.deepEqual((await s.listApiKeys()).map((k) => k.name), ['a-first', 'ci-deploy']);
+      assert.equal(await s.revokeApiKey('ci-deploy'), true);
+      assert.equal(await s.revokeApiKey('ci-deploy'), false);
+      assert.equal(await s.findApiKey('ci-deploy'), undefined);
+      assert.deepEqual((await s.listApiKeys()).map((k) => k.name), ['a-first']);
+    });
+
     test('many concurrent writes all land, each answered after it is stored', async () => {
       const writes = Array.from({ length: 60 }, (_, i) =>
         s.putManifest(`conc/r${i % 3}`, manifest(dg(`c${i}`.padEnd(2, '0'))), [`t${i}`]).then(async () => {
@@ -126,8 +140,10 @@ export function runMetadataSuite(factory: MetadataFactory): void {
 
     test('everything survives a reopen', async () => {
       await s.putManifest('durable', manifest(dg('a1')), ['kept']);
+      await s.createApiKey({ name: 'durable-key', subject: 'bob', secretHash: 'cd'.repeat(32), createdAt: 1, expiresAt: 2 });
       s = await factory.reopen(s);
       assert.equal((await s.getManifestByTag('durable', 'kept'))?.digest, dg('a1'));
+      assert.equal((await s.findApiKey('durable-key'))?.subject, 'bob');
     });
   });
 }
