@@ -4,6 +4,7 @@ import type { Ctx } from '../context.js';
 import { reply } from '../context.js';
 import { parseRange } from '../request.js';
 import { RegistryError } from '../../oci/errors.js';
+import { canSendTo } from '../../storage/file-read-stream.js';
 
 export async function getBlob(ctx: Ctx): Promise<void> {
   const { registry, req, res } = ctx;
@@ -42,7 +43,8 @@ export async function getBlob(ctx: Ctx): Promise<void> {
   } else {
     res.writeHead(200, { ...headers, 'Content-Length': info.size });
   }
-  await pipeline(stream, res);
+  if (canSendTo(stream)) await stream.sendTo(res, ctx.signal);
+  else await pipeline(stream, res);
 }
 
 export async function deleteBlob(ctx: Ctx): Promise<void> {

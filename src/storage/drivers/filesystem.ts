@@ -7,6 +7,7 @@ import { finished } from 'node:stream/promises';
 import { Readable, Writable } from 'node:stream';
 import type { ByteRange, FileInfo, FileWriter, StorageDriver } from '../driver.js';
 import { StorageError } from '../driver.js';
+import { FileReadStream } from '../file-read-stream.js';
 
 export interface FilesystemOptions {
   root: string;
@@ -181,12 +182,16 @@ export class FilesystemDriver implements StorageDriver {
       throw wrap(e, path);
     }
     const start = range?.offset ?? 0;
-    const end = range?.length === undefined ? undefined : start + range.length - 1;
-    if (end !== undefined && end < start) {
-      await fh.close();
-      return Readable.from([]);
+    let length = range?.length;
+    if (length === undefined) {
+      try {
+        length = Math.max(0, (await fh.stat()).size - start);
+      } catch (e) {
+        await fh.close();
+        throw e;
+      }
     }
-    return fh.createReadStream({ start, end, highWaterMark: 4 * 1024 * 1024, autoClose: true });
+    return new FileReadStream(fh, start, length);
   }
 
   async writer(path: string, append: boolean): Promise<FileWriter> {
