@@ -7,6 +7,7 @@ import { digestCommand } from './commands/digest.js';
 import { manifestCommand } from './commands/manifest.js';
 import { blobCommand } from './commands/blob.js';
 import { rmCommand } from './commands/rm.js';
+import { loginCommand, logoutCommand } from './commands/login.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('wharf')
@@ -21,6 +22,8 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(manifestCommand());
   program.addCommand(blobCommand());
   program.addCommand(rmCommand());
+  program.addCommand(loginCommand());
+  program.addCommand(logoutCommand());
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
