@@ -1,5 +1,6 @@
 // Starts a registry from a resolved configuration: storage, metadata, the HTTP listener; and stops it gracefully.
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerOptions } from 'node:http';
+import { createServer as createHTTPSServer, type Server as HTTPSServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import type { ResolvedConfig } from './config/schema.js';
@@ -7,6 +8,8 @@ import { openStorage } from './storage/index.js';
 import { openMetadata } from './metadata/index.js';
 import { Registry } from './registry/index.js';
 import { createApp } from './http/app.js';
+import { RequestLimits } from './http/limits.js';
+import { httpsServerOptions, watchTLSFiles } from './server-tls.js';
 
 export interface RunningRegistry {
   url: string;
@@ -26,18 +29,40 @@ function splitListen(listen: string): { host: string; port: number } {
   return { host: listen.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0', port: Number(listen.slice(i + 1)) };
 }
 
+/**
+ * Node's own limits: header size (431 beyond it), time to send the headers (counted from the connection or the
+ * previous response, so a slow-loris client is cut off however it trickles), and the whole-request time.
+ * Body idleness is bounded per request by http/limits.ts, connection idleness by server.timeout.
+ */
+function nodeHTTPOptions(config: ResolvedConfig): ServerOptions {
+  const requestTimeout = config.http.requestTimeoutSeconds * 1000;
+  const headersTimeout = requestTimeout > 0 ? Math.min(config.http.headersTimeoutSeconds * 1000, requestTimeout) : config.http.headersTimeoutSeconds * 1000;
+  return {
+    requestTimeout, // 0 by default: uploads of many GiB take as long as they take; idleness is bounded instead
+    headersTimeout,
+    // How often node looks for connections past those timeouts (its default, 30 s, would double them).
+    connectionsCheckingInterval: Math.min(Math.max(Math.round(headersTimeout / 10), 100), 5000),
+    keepAliveTimeout: 5000,
+    maxHeaderSize: config.http.maxHeaderBytes,
+  };
+}
+
 export async function startRegistry(config: ResolvedConfig, log: Logger = createLogger(config)): Promise<RunningRegistry> {
+  const httpOptions = nodeHTTPOptions(config);
+  // Read first: a missing or mismatched certificate stops the start before any store is opened.
+  const tlsOptions = config.tls ? httpsServerOptions(config.tls, httpOptions.headersTimeout!) : undefined;
   const storage = await openStorage(config.storage, config.storageOptions);
   const metadata = await openMetadata(config.metadata);
-  const registry = new Registry(storage, metadata);
-  const server = createServer(
-    {
-      requestTimeout: 0, // uploads of many GiB take as long as they take; idleness is bounded below
-      headersTimeout: config.http.headersTimeoutSeconds * 1000,
-      keepAliveTimeout: 5000,
-    },
-    createApp({ registry, log }),
-  );
+  const registry = new Registry(storage, metadata, { maxManifestBytes: config.limits.maxManifestBytes });
+  const limits = new RequestLimits({
+    uploadsPerClient: config.limits.uploadsPerClient,
+    maxInFlightRequests: config.limits.maxInFlightRequests,
+    bodyIdleTimeoutMs: config.http.bodyIdleTimeoutSeconds * 1000,
+    connectionIdleTimeoutMs: config.http.idleTimeoutSeconds * 1000,
+  });
+  const app = createApp({ registry, log, readOnly: config.readOnly, limits });
+  const server: Server = tlsOptions ? createHTTPSServer({ ...httpOptions, ...tlsOptions }, app) : createServer(httpOptions, app);
+  const stopWatchingTLS = config.tls ? watchTLSFiles(server as HTTPSServer, config.tls, log) : () => undefined;
   server.timeout = config.http.idleTimeoutSeconds * 1000;
   const { host, port } = splitListen(config.listen);
   await new Promise<void>((resolve, reject) => {
@@ -49,12 +74,16 @@ export async function startRegistry(config: ResolvedConfig, log: Logger = create
   });
   const addr = server.address() as AddressInfo;
   const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  const url = `http://${shownHost}:${addr.port}`;
-  log.info({ url, storage: storage.name, metadata: config.metadata.split(':', 1)[0], data: config.data }, `wharf listening on ${url}`);
+  const url = `${config.tls ? 'https' : 'http'}://${shownHost}:${addr.port}`;
+  log.info(
+    { url, storage: storage.name, metadata: config.metadata.split(':', 1)[0], data: config.data, readOnly: config.readOnly || undefined },
+    `wharf listening on ${url}${config.readOnly ? ' (read-only)' : ''}`,
+  );
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      stopWatchingTLS();
       const done = new Promise<void>((resolve) => server.close(() => resolve()));
       // Responses from now on close their connection; connections that turn idle are closed as they do.
       server.prependListener('request', (_req, res) => res.setHeader('Connection', 'close'));

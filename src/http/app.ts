@@ -14,6 +14,9 @@ import { getBlob, deleteBlob } from './handlers/blobs.js';
 import { startUpload, patchUpload, putUpload, getUpload, deleteUpload } from './handlers/uploads.js';
 import { getManifest, putManifest, deleteManifest } from './handlers/manifests.js';
 import { base, catalog, tags, referrers } from './handlers/listing.js';
+import { rejectWrites } from './read-only.js';
+import type { RequestLimits } from './limits.js';
+import { tlsClientOf } from './tls-client.js';
 
 const handlers: Record<EndpointId, Partial<Record<string, Handler>>> = {
   base: { GET: base },
@@ -29,6 +32,10 @@ const handlers: Record<EndpointId, Partial<Record<string, Handler>>> = {
 export interface AppOptions {
   registry: Registry;
   log: Logger;
+  /** Refuse every write with 405 UNSUPPORTED (config readOnly). */
+  readOnly?: boolean;
+  /** In-flight, per-client upload and body idle limits (http/limits.ts); none when absent. */
+  limits?: RequestLimits;
 }
 
 function isClientGone(e: unknown): boolean {
@@ -36,17 +43,25 @@ function isClientGone(e: unknown): boolean {
   return code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ABORT_ERR' || code === 'ERR_STREAM_DESTROYED';
 }
 
-export function createApp({ registry, log }: AppOptions) {
+export function createApp({ registry, log, readOnly = false, limits }: AppOptions) {
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const id = randomUUID();
     const rlog = log.child({ req: id });
+    const tlsClient = tlsClientOf(req);
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
     const abort = new AbortController();
     res.once('close', () => {
       if (!res.writableFinished) abort.abort();
       rlog.info(
-        { method: req.method, path: req.url, status: res.statusCode, ms: Math.round(performance.now() - started), aborted: !res.writableFinished || undefined },
+        {
+          method: req.method,
+          path: req.url,
+          status: res.statusCode,
+          ms: Math.round(performance.now() - started),
+          aborted: !res.writableFinished || undefined,
+          tlsClient: tlsClient?.subject,
+        },
         'request',
       );
     });
@@ -73,7 +88,10 @@ export function createApp({ registry, log }: AppOptions) {
         query: parseQuery(q === -1 ? '' : url.slice(q + 1)),
         log: rlog,
         signal: abort.signal,
+        tlsClient,
       };
+      rejectWrites(ctx, readOnly, match.endpoint);
+      limits?.enter(ctx, match.endpoint.id);
       await handler(ctx);
     } catch (e) {
       if (isClientGone(e) || abort.signal.aborted) {

@@ -15,6 +15,19 @@ export interface Ctx {
   log: Logger;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
+  /**
+   * The client certificate's identity when the connection is TLS and the client presented a certificate that
+   * verified against `tls.clientCA` (mutual TLS); undefined otherwise. `subject` is the certificate's subject
+   * common name (CN). For the access controller to treat as an authenticated user.
+   */
+  tlsClient?: TLSClientIdentity;
+}
+
+export interface TLSClientIdentity {
+  /** Subject common name (CN) of the verified client certificate. */
+  subject: string;
+  /** SHA-256 fingerprint of the certificate (AA:BB:…), to tell apart certificates with the same CN. */
+  fingerprint256: string;
 }
 
 export type Handler = (ctx: Ctx) => Promise<void>;

@@ -6,6 +6,11 @@ import { Listing } from './listing.js';
 import { Manifests } from './manifests.js';
 import { Uploads } from './uploads.js';
 
+export interface RegistryOptions {
+  /** Largest manifest accepted, in bytes; 4 MiB when not given. */
+  maxManifestBytes?: number;
+}
+
 export class Registry {
   readonly blobs: Blobs;
   readonly uploads: Uploads;
@@ -15,10 +20,11 @@ export class Registry {
   constructor(
     readonly storage: StorageDriver,
     readonly metadata: MetadataStore,
+    options: RegistryOptions = {},
   ) {
     this.blobs = new Blobs(storage, metadata);
     this.uploads = new Uploads(storage, metadata);
-    this.manifests = new Manifests(metadata);
+    this.manifests = new Manifests(metadata, options.maxManifestBytes);
     this.listing = new Listing(metadata);
   }
 

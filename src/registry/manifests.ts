@@ -13,7 +13,11 @@ export interface PutResult {
 }
 
 export class Manifests {
-  constructor(private readonly metadata: MetadataStore) {}
+  constructor(
+    private readonly metadata: MetadataStore,
+    /** Largest manifest accepted, in bytes (config `limits.maxManifestBytes`). */
+    readonly maxBytes: number = maxManifestBytes,
+  ) {}
 
   /** Resolves a tag or digest. */
   async get(repo: string, reference: string): Promise<ManifestRecord> {
@@ -27,7 +31,7 @@ export class Manifests {
   }
 
   async put(repo: string, reference: string, body: Buffer, contentType: string | undefined, extraTags: string[] = []): Promise<PutResult> {
-    if (body.length > maxManifestBytes) throw tooLarge();
+    if (body.length > this.maxBytes) throw tooLarge(this.maxBytes);
     const byDigest = looksLikeDigest(reference);
     const wanted = byDigest ? parseDigest(reference) : undefined;
     const tags = [...(byDigest ? [] : [checkTag(reference)]), ...extraTags.map(checkTag)];
@@ -87,8 +91,8 @@ export class Manifests {
   }
 }
 
-export function tooLarge(): RegistryError {
-  return new RegistryError('MANIFEST_INVALID', `manifest is larger than the ${maxManifestBytes} bytes (4 MiB) limit`, { status: 413 });
+export function tooLarge(limit: number = maxManifestBytes): RegistryError {
+  return new RegistryError('MANIFEST_INVALID', `manifest is larger than the ${limit} bytes (${(limit / 1048576).toFixed(limit % 1048576 === 0 ? 0 : 2)} MiB) limit`, { status: 413 });
 }
 
 /** A reference with a colon is meant as a digest (and must be a valid one); anything else is a tag. */

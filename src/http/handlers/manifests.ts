@@ -4,7 +4,6 @@ import { reply } from '../context.js';
 import { readBody } from '../request.js';
 import { RegistryError } from '../../oci/errors.js';
 import { accepts } from '../../oci/media-types.js';
-import { maxManifestBytes } from '../../oci/manifest.js';
 import { tooLarge } from '../../registry/manifests.js';
 
 export async function getManifest(ctx: Ctx): Promise<void> {
@@ -23,7 +22,8 @@ export async function getManifest(ctx: Ctx): Promise<void> {
 }
 
 export async function putManifest(ctx: Ctx): Promise<void> {
-  const body = await readBody(ctx.req, maxManifestBytes, tooLarge);
+  const limit = ctx.registry.manifests.maxBytes;
+  const body = await readBody(ctx.req, limit, () => tooLarge(limit));
   const tags = ctx.query.getAll('tag');
   const result = await ctx.registry.manifests.put(ctx.name, ctx.reference, body, ctx.req.headers['content-type'], tags);
   const headers: Record<string, string | string[]> = {
