@@ -109,3 +109,5 @@ export type {
 export { MemoryStore } from './memory-store.js';
 export { verifying, checkBytes } from './verify.js';
 export { ContentNotFoundError, isNotFound } from './errors.js';
+export { OciLayoutStore, openLayout, refNameAnnotation, type OpenLayoutOptions } from './layout.js';
+export { OciArchiveStore, openArchive, type ArchiveMode } from './layout-archive.js';
