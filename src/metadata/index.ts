@@ -1,4 +1,6 @@
-// Metadata store selection by URL: `sqlite:PATH` (the embedded default). PostgreSQL joins in the scale-out work.
+// Metadata store selection by URL: `sqlite:PATH` (the embedded default) or `postgres://USER[:PASSWORD]@HOST[:PORT]/DB`
+// (also `postgresql://`), which several Wharf processes can share. Each driver is imported only when chosen, so `pg`
+// is never loaded on the default path.
 import { resolve } from 'node:path';
 import type { MetadataStore } from './store.js';
 
@@ -11,5 +13,9 @@ export async function openMetadata(value: string): Promise<MetadataStore> {
     const { SqliteMetadataStore } = await import('./sqlite.js');
     return new SqliteMetadataStore(path === ':memory:' ? path : resolve(path));
   }
-  throw new Error(`unknown metadata store ${JSON.stringify(value)}: supported is sqlite:PATH`);
+  if (value.startsWith('postgres://') || value.startsWith('postgresql://')) {
+    const { PostgresMetadataStore } = await import('./postgres.js');
+    return PostgresMetadataStore.open(value);
+  }
+  throw new Error(`unknown metadata store ${JSON.stringify(value.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@'))}: supported are sqlite:PATH and postgres://USER@HOST/DB`);
 }

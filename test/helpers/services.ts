@@ -21,6 +21,12 @@
 // Test files may then run at the same time against one server, so every test must use its own bucket names.
 // The servers start empty: creating buckets/containers is the tests' job.
 //
+// PostgreSQL (for the postgres MetadataStore and the multi-process tests): startPostgres() runs
+// scripts/services/postgres.sh (initdb into a temp dir, about 3 s, as the `postgres` user when root);
+// sharedPostgres() is one per test process, or the server named by PG_URL in the environment (start one with
+// `eval "$(PG_PORT=54329 scripts/services/postgres.sh start .cache/pg)"; export PG_URL`). Tests that share a
+// server must not share a database: createPostgresDatabase() makes a fresh one and hands back its URL.
+//
 // If the test process is killed (SIGKILL, so no exit handler runs), a small watchdog shell started with each
 // server notices within a second or two and stops the server and removes its dir, so no daemons leak.
 import { spawn, spawnSync } from 'node:child_process';
@@ -55,6 +61,7 @@ export interface AzuriteService {
 
 const rgwScript = join(projectRoot, 'scripts', 'services', 'ceph-rgw.sh');
 const azuriteScript = join(projectRoot, 'scripts', 'services', 'azurite.sh');
+const postgresScript = join(projectRoot, 'scripts', 'services', 'postgres.sh');
 const azuriteBin = join(projectRoot, 'node_modules', '.bin', 'azurite-blob');
 
 const CEPH_PACKAGES = 'ceph-mon ceph-osd radosgw ceph-common';
@@ -295,4 +302,71 @@ export function rgwClient(rgw: RgwService): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
+}
+
+export interface PostgresService {
+  /** postgres://wharf:PASSWORD@127.0.0.1:PORT/postgres (a superuser; create a database per test file). */
+  url: string;
+  /** The server's dir (data, log); undefined for a server taken from PG_URL. */
+  dir: string | undefined;
+  /** Stops the server and removes its dir. Idempotent. A no-op for a server taken from PG_URL. */
+  stop(): Promise<void>;
+}
+
+/** Starts a private PostgreSQL server (initdb in a temp dir) on a free port. Throws if the binaries are missing. */
+export async function startPostgres(): Promise<PostgresService> {
+  const bins = spawnSync('sh', ['-c', 'ls /usr/lib/postgresql/*/bin/initdb']);
+  if (!process.env.PG_BIN && bins.status !== 0) {
+    throw new Error('no PostgreSQL server binaries (/usr/lib/postgresql/*/bin/initdb): install the Debian package postgresql (scripts/test.sh does)');
+  }
+  const s = await startService(postgresScript, 'wharf-pg-', async () => ({ PG_PORT: String(await freePort()) }), 90_000, 2);
+  return { url: need(s.vars, 'PG_URL'), dir: s.dir, stop: s.stop };
+}
+
+let postgresOnce: Promise<PostgresService> | undefined;
+
+/** One PostgreSQL server per test process (stopped on exit), or the one PG_URL names (never stopped here). */
+export function sharedPostgres(): Promise<PostgresService> {
+  const fromEnv = process.env.PG_URL;
+  if (fromEnv) return Promise.resolve({ url: fromEnv, dir: undefined, stop: async () => {} });
+  if (!postgresOnce) {
+    postgresOnce = startPostgres().then(
+      (p) => ({ ...p, stop: async () => {} }),
+      (e: unknown) => {
+        postgresOnce = undefined;
+        throw e;
+      },
+    );
+  }
+  return postgresOnce;
+}
+
+export interface PostgresDatabase {
+  /** The server URL with this database as its path. */
+  url: string;
+  name: string;
+  /** Drops the database (closing whatever is still connected to it). */
+  drop(): Promise<void>;
+}
+
+/**
+ * Creates a fresh, uniquely named database on the server, so test files can share one server. `options` is
+ * appended to CREATE DATABASE, e.g. `TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'`.
+ */
+export async function createPostgresDatabase(server: PostgresService, prefix = 'wharf_test', options = ''): Promise<PostgresDatabase> {
+  const { default: pg } = await import('pg');
+  const name = `${prefix}_${process.pid}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`.replace(/[^a-z0-9_]/g, '_');
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: server.url });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE "${name}" ${options}`);
+  const u = new URL(server.url);
+  u.pathname = `/${name}`;
+  return { url: u.href, name, drop: () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) };
 }

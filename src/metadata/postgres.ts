@@ -1,0 +1,404 @@
+// The PostgreSQL MetadataStore (`pg` Pool): what lets several Wharf processes share one set of names.
+// Same semantics as the SQLite store: every method is one atomic step (a transaction where it takes several
+// statements), answered only after the commit is durable (synchronous_commit=on on every connection), tags and
+// the catalog in byte order (COLLATE "C" columns). Schema migrations run when the store opens, inside a
+// transaction holding an advisory lock, so processes starting at the same moment apply each migration once.
+import pg from 'pg';
+import type { ApiKeyRecord, BlobRecord, ManifestRecord, ManifestWrite, MetadataStore, Page, Referrer, UploadRecord } from './store.js';
+import { postgresMigrations } from './postgres-schema.js';
+
+/** The store could not reach or log in to the database; the message names the URL with its password hidden. */
+export class MetadataConnectionError extends Error {
+  override name = 'MetadataConnectionError';
+}
+
+/** The database holds a newer schema than this Wharf knows. */
+export class SchemaVersionError extends Error {
+  override name = 'SchemaVersionError';
+}
+
+export interface SchemaStatus {
+  /** Schema version before this open (0: an empty database). */
+  before: number;
+  /** Schema version now. */
+  after: number;
+  /** Versions this open applied (empty when another process had already applied them). */
+  applied: number[];
+}
+
+/** Advisory lock key for schema migrations ("wharfmig" as 8 bytes, read as a signed 64-bit integer). */
+const migrationLock = '8604234232063945063';
+/** Postgres error codes after which a whole transaction is safe to run again. */
+const retryable = new Set(['40001', '40P01', '23503', '23505']);
+const maxAttempts = 5;
+
+/** The URL with its password replaced by ***, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.href;
+  } catch {
+    return url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+  }
+}
+
+/** BIGINT (oid 20) as a number: sizes and millisecond times are far below 2^53. */
+const types: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: string) => {
+    if (oid === 20 && format !== 'binary') return (value: string) => Number(value);
+    return (pg.types.getTypeParser as (oid: number, format?: string) => unknown)(oid, format);
+  }) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+interface ManifestRow {
+  digest: string;
+  media_type: string;
+  size: number;
+  body: Buffer;
+  artifact_type: string | null;
+  subject: string | null;
+  annotations: string | null;
+  created_at: number;
+}
+
+function toManifest(row: ManifestRow | undefined): ManifestRecord | undefined {
+  if (!row) return undefined;
+  const m: ManifestRecord = { digest: row.digest, mediaType: row.media_type, size: row.size, body: row.body, createdAt: row.created_at };
+  if (row.artifact_type !== null) m.artifactType = row.artifact_type;
+  if (row.subject !== null) m.subject = row.subject;
+  if (row.annotations !== null) m.annotations = JSON.parse(row.annotations) as Record<string, string>;
+  return m;
+}
+
+interface ApiKeyRow {
+  name: string;
+  subject: string;
+  secret_hash: string;
+  created_at: number;
+  expires_at: number;
+}
+
+function toApiKey(row: ApiKeyRow): ApiKeyRecord {
+  return { name: row.name, subject: row.subject, secretHash: row.secret_hash, createdAt: row.created_at, expiresAt: row.expires_at };
+}
+
+type Queryable = Pick<pg.PoolClient, 'query'>;
+
+const repoIdOf = '(SELECT id FROM repositories WHERE name = $1)';
+
+export class PostgresMetadataStore implements MetadataStore {
+  private constructor(
+    private readonly pool: pg.Pool,
+    /** The URL with the password hidden. */
+    readonly location: string,
+    readonly schema: SchemaStatus,
+  ) {}
+
+  /** Connects, applies pending migrations and returns the store. Throws MetadataConnectionError if it cannot connect. */
+  static async open(url: string): Promise<PostgresMetadataStore> {
+    const location = redactUrl(url);
+    const pool = new pg.Pool({
+      connectionString: url,
+      types,
+      options: '-c synchronous_commit=on',
+      application_name: 'wharf',
+      connectionTimeoutMillis: 15_000,
+      idleTimeoutMillis: 30_000,
+      max: 10,
+    });
+    // An idle connection that the server drops must not crash the process: the next query reconnects.
+    pool.on('error', () => undefined);
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (e) {
+      await pool.end().catch(() => undefined);
+      throw new MetadataConnectionError(`cannot connect to PostgreSQL at ${location}: ${describe(e)}`);
+    }
+    try {
+      const schema = await migrate(client);
+      client.release();
+      return new PostgresMetadataStore(pool, location, schema);
+    } catch (e) {
+      client.release(true);
+      await pool.end().catch(() => undefined);
+      if (e instanceof SchemaVersionError) throw e;
+      throw new Error(`PostgreSQL at ${location}: schema migration failed: ${describe(e)}`);
+    }
+  }
+
+  private async query<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(text, values);
+    } catch (e) {
+      throw this.wrap(e);
+    }
+  }
+
+  /** Runs fn in a transaction; runs it again (a few times) after a deadlock, serialization or key race. */
+  private async transaction<T>(fn: (c: Queryable) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      let client: pg.PoolClient;
+      try {
+        client = await this.pool.connect();
+      } catch (e) {
+        throw this.wrap(e);
+      }
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const result = await fn(client);
+        await client.query('COMMIT');
+        client.release();
+        return result;
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
+        client.release(broken ? true : undefined);
+        const code = (e as { code?: unknown }).code;
+        if (attempt < maxAttempts && typeof code === 'string' && retryable.has(code)) continue;
+        throw this.wrap(e);
+      }
+    }
+  }
+
+  /** Connection-level failures name the database; SQL errors pass through unchanged. */
+  private wrap(e: unknown): unknown {
+    const code = (e as { code?: unknown }).code;
+    const isSql = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !code.startsWith('08') && !code.startsWith('57P');
+    if (isSql || !(e instanceof Error)) return e;
+    return new MetadataConnectionError(`PostgreSQL at ${this.location}: ${describe(e)}`);
+  }
+
+  /** The id of the repository, created if missing. */
+  private async ensureRepo(c: Queryable, name: string): Promise<number> {
+    const found = await c.query<{ id: number }>('SELECT id FROM repositories WHERE name = $1', [name]);
+    if (found.rows[0]) return found.rows[0].id;
+    const inserted = await c.query<{ id: number }>(
+      'INSERT INTO repositories (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING id',
+      [name, Date.now()],
+    );
+    if (inserted.rows[0]) return inserted.rows[0].id;
+    // Another transaction created it after our SELECT; read committed sees it in a new statement.
+    const again = await c.query<{ id: number }>('SELECT id FROM repositories WHERE name = $1', [name]);
+    if (!again.rows[0]) throw new Error(`repository ${name} vanished while being created`);
+    return again.rows[0].id;
+  }
+
+  async getRepositoryBlob(repo: string, digest: string): Promise<BlobRecord | undefined> {
+    const r = await this.query<BlobRecord>(
+      `SELECT b.digest, b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
+       WHERE rb.repository_id = ${repoIdOf} AND rb.digest = $2`,
+      [repo, digest],
+    );
+    return r.rows[0];
+  }
+
+  async getBlob(digest: string): Promise<BlobRecord | undefined> {
+    return (await this.query<BlobRecord>('SELECT digest, size FROM blobs WHERE digest = $1', [digest])).rows[0];
+  }
+
+  async linkBlob(repo: string, blob: BlobRecord, finishedUpload?: string): Promise<void> {
+    await this.transaction(async (c) => {
+      const id = await this.ensureRepo(c, repo);
+      const now = Date.now();
+      await c.query('INSERT INTO blobs (digest, size, created_at) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING', [blob.digest, blob.size, now]);
+      await c.query('INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [id, blob.digest, now]);
+      if (finishedUpload !== undefined) await c.query('DELETE FROM uploads WHERE id = $1', [finishedUpload]);
+    });
+  }
+
+  async unlinkBlob(repo: string, digest: string): Promise<boolean> {
+    const r = await this.query(`DELETE FROM repository_blobs WHERE repository_id = ${repoIdOf} AND digest = $2`, [repo, digest]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async missingBlobs(repo: string, digests: string[]): Promise<string[]> {
+    const r = await this.query<{ digest: string }>(
+      `SELECT d.digest FROM unnest($2::text[]) WITH ORDINALITY AS d (digest, n)
+       WHERE NOT EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.repository_id = ${repoIdOf} AND rb.digest = d.digest)
+       ORDER BY d.n`,
+      [repo, [...new Set(digests)]],
+    );
+    return r.rows.map((row) => row.digest);
+  }
+
+  async missingManifests(repo: string, digests: string[]): Promise<string[]> {
+    const r = await this.query<{ digest: string }>(
+      `SELECT d.digest FROM unnest($2::text[]) WITH ORDINALITY AS d (digest, n)
+       WHERE NOT EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = ${repoIdOf} AND m.digest = d.digest)
+       ORDER BY d.n`,
+      [repo, [...new Set(digests)]],
+    );
+    return r.rows.map((row) => row.digest);
+  }
+
+  async getManifest(repo: string, digest: string): Promise<ManifestRecord | undefined> {
+    const r = await this.query<ManifestRow>(`SELECT * FROM manifests WHERE repository_id = ${repoIdOf} AND digest = $2`, [repo, digest]);
+    return toManifest(r.rows[0]);
+  }
+
+  async getManifestByTag(repo: string, tag: string): Promise<ManifestRecord | undefined> {
+    const r = await this.query<ManifestRow>(
+      `SELECT m.* FROM tags t JOIN manifests m ON m.repository_id = t.repository_id AND m.digest = t.digest
+       WHERE t.repository_id = ${repoIdOf} AND t.name = $2`,
+      [repo, tag],
+    );
+    return toManifest(r.rows[0]);
+  }
+
+  async putManifest(repo: string, m: ManifestWrite, tags: string[]): Promise<void> {
+    // Sorted, so that concurrent writers lock tag rows in the same order and cannot deadlock each other.
+    const tagNames = [...new Set(tags)].sort();
+    await this.transaction(async (c) => {
+      const id = await this.ensureRepo(c, repo);
+      const inserted = await c.query(
+        `INSERT INTO manifests (repository_id, digest, media_type, size, body, artifact_type, subject, annotations, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (repository_id, digest) DO NOTHING`,
+        [id, m.digest, m.mediaType, m.size, m.body, m.artifactType ?? null, m.subject ?? null, m.annotations ? JSON.stringify(m.annotations) : null, m.createdAt],
+      );
+      if ((inserted.rowCount ?? 0) > 0) {
+        const targets = [...[...new Set(m.blobs)].map((d) => [d, 'blob']), ...[...new Set(m.manifests)].map((d) => [d, 'manifest'])].sort();
+        if (targets.length > 0) {
+          await c.query(
+            `INSERT INTO manifest_references (repository_id, manifest_digest, target_digest, kind)
+             SELECT $1, $2, t.digest, t.kind FROM unnest($3::text[], $4::text[]) AS t (digest, kind) ON CONFLICT DO NOTHING`,
+            [id, m.digest, targets.map((t) => t[0]), targets.map((t) => t[1])],
+          );
+        }
+      }
+      if (tagNames.length > 0) {
+        // The foreign key locks the manifest row: a concurrent delete either waits for this commit (and then
+        // removes these tags with the manifest) or has committed first (and this transaction runs again).
+        await c.query(
+          `INSERT INTO tags (repository_id, name, digest, updated_at) SELECT $1, t.name, $2, $3 FROM unnest($4::text[]) AS t (name)
+           ON CONFLICT (repository_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at`,
+          [id, m.digest, Date.now(), tagNames],
+        );
+      }
+    });
+  }
+
+  async deleteManifest(repo: string, digest: string): Promise<boolean> {
+    // References and tags go with it (ON DELETE CASCADE), in the same statement.
+    const r = await this.query(`DELETE FROM manifests WHERE repository_id = ${repoIdOf} AND digest = $2`, [repo, digest]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async deleteTag(repo: string, tag: string): Promise<boolean> {
+    const r = await this.query(`DELETE FROM tags WHERE repository_id = ${repoIdOf} AND name = $2`, [repo, tag]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async repositoryExists(repo: string): Promise<boolean> {
+    return (await this.query('SELECT 1 FROM repositories WHERE name = $1', [repo])).rows.length > 0;
+  }
+
+  async listTags(repo: string, page: Page): Promise<string[]> {
+    const r = await this.query<{ name: string }>(
+      `SELECT name FROM tags WHERE repository_id = ${repoIdOf} AND name > $2 ORDER BY name LIMIT $3`,
+      [repo, page.last ?? '', page.limit],
+    );
+    return r.rows.map((row) => row.name);
+  }
+
+  async listRepositories(page: Page): Promise<string[]> {
+    const r = await this.query<{ name: string }>(
+      `SELECT name FROM repositories r WHERE name > $1 AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)
+       ORDER BY name LIMIT $2`,
+      [page.last ?? '', page.limit],
+    );
+    return r.rows.map((row) => row.name);
+  }
+
+  async listReferrers(repo: string, subject: string): Promise<Referrer[]> {
+    const r = await this.query<ManifestRow>(
+      `SELECT digest, media_type, size, artifact_type, annotations FROM manifests
+       WHERE repository_id = ${repoIdOf} AND subject = $2 ORDER BY digest`,
+      [repo, subject],
+    );
+    return r.rows.map((row) => {
+      const ref: Referrer = { digest: row.digest, mediaType: row.media_type, size: row.size };
+      if (row.artifact_type !== null) ref.artifactType = row.artifact_type;
+      if (row.annotations !== null) ref.annotations = JSON.parse(row.annotations) as Record<string, string>;
+      return ref;
+    });
+  }
+
+  async createUpload(u: UploadRecord): Promise<void> {
+    await this.query('INSERT INTO uploads (id, repository, created_at) VALUES ($1, $2, $3)', [u.id, u.repository, u.createdAt]);
+  }
+
+  async getUpload(id: string): Promise<UploadRecord | undefined> {
+    const r = await this.query<{ id: string; repository: string; created_at: number }>('SELECT id, repository, created_at FROM uploads WHERE id = $1', [id]);
+    const row = r.rows[0];
+    return row && { id: row.id, repository: row.repository, createdAt: row.created_at };
+  }
+
+  async deleteUpload(id: string): Promise<boolean> {
+    return ((await this.query('DELETE FROM uploads WHERE id = $1', [id])).rowCount ?? 0) > 0;
+  }
+
+  async createApiKey(k: ApiKeyRecord): Promise<boolean> {
+    const r = await this.query(
+      'INSERT INTO api_keys (name, subject, secret_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING',
+      [k.name, k.subject, k.secretHash, k.createdAt, k.expiresAt],
+    );
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    return (await this.query<ApiKeyRow>('SELECT * FROM api_keys ORDER BY name', [])).rows.map(toApiKey);
+  }
+
+  async findApiKey(name: string): Promise<ApiKeyRecord | undefined> {
+    const row = (await this.query<ApiKeyRow>('SELECT * FROM api_keys WHERE name = $1', [name])).rows[0];
+    return row && toApiKey(row);
+  }
+
+  async revokeApiKey(name: string): Promise<boolean> {
+    return ((await this.query('DELETE FROM api_keys WHERE name = $1', [name])).rowCount ?? 0) > 0;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+/** Applies the pending migrations in one transaction under the migration lock; returns what it found and did. */
+async function migrate(c: pg.PoolClient): Promise<SchemaStatus> {
+  await c.query('BEGIN');
+  try {
+    await c.query('SELECT pg_advisory_xact_lock($1)', [migrationLock]);
+    await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
+    const r = await c.query<{ version: number }>('SELECT version FROM schema_migrations');
+    const present = new Set(r.rows.map((row) => row.version));
+    const before = Math.max(0, ...present);
+    if (before > postgresMigrations.length) {
+      throw new SchemaVersionError(
+        `the database schema is at version ${before} but this Wharf knows versions up to ${postgresMigrations.length}: upgrade Wharf`,
+      );
+    }
+    const applied: number[] = [];
+    for (const [i, sql] of postgresMigrations.entries()) {
+      const version = i + 1;
+      if (present.has(version)) continue;
+      await c.query(sql);
+      await c.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [version, Date.now()]);
+      applied.push(version);
+    }
+    await c.query('COMMIT');
+    return { before, after: postgresMigrations.length, applied };
+  } catch (e) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
+}
+
+function describe(e: unknown): string {
+  if (e instanceof AggregateError && e.errors.length > 0) return e.errors.map((x) => describe(x)).join('; ');
+  if (e instanceof Error) return e.message || (e as { code?: string }).code || e.name;
+  return String(e);
+}

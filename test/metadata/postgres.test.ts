@@ -1,0 +1,162 @@
+// The PostgreSQL MetadataStore against a real server: the shared metadata suite (in a database whose default
+// collation is not byte order, so pagination only passes through the COLLATE "C" columns), schema migrations
+// (concurrent opens, a newer schema), connection errors, and two stores writing the same tags at once.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { runMetadataSuite } from '../suites/metadata.suite.js';
+import { PostgresMetadataStore, MetadataConnectionError, SchemaVersionError, redactUrl } from '../../src/metadata/postgres.js';
+import { postgresMigrations } from '../../src/metadata/postgres-schema.js';
+import { openMetadata } from '../../src/metadata/index.js';
+import type { ManifestWrite, MetadataStore } from '../../src/metadata/store.js';
+import { createPostgresDatabase, sharedPostgres, type PostgresDatabase } from '../helpers/services.js';
+import { freePort } from '../helpers/processes.js';
+
+const dg = (c: string | number) => 'sha256:' + String(c).repeat(64).slice(0, 64);
+
+function manifest(digest: string): ManifestWrite {
+  const body = Buffer.from(`{"m":"${digest}"}`);
+  return { digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: body.length, body, createdAt: 1, blobs: [], manifests: [] };
+}
+
+const databases = new Map<MetadataStore, PostgresDatabase>();
+
+runMetadataSuite({
+  name: 'postgres (ICU en-US database: byte order only through COLLATE "C")',
+  async create() {
+    const db = await createPostgresDatabase(await sharedPostgres(), 'wharf_suite', `TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'`);
+    const store = await PostgresMetadataStore.open(db.url);
+    databases.set(store, db);
+    return store;
+  },
+  async reopen(store) {
+    const db = databases.get(store)!;
+    await store.close();
+    const again = await PostgresMetadataStore.open(db.url);
+    databases.set(again, db);
+    return again;
+  },
+  async destroy(store) {
+    const db = databases.get(store)!;
+    await store.close();
+    await db.drop();
+  },
+});
+
+describe('postgres metadata store: migrations, errors, concurrency', () => {
+  let db: PostgresDatabase;
+  before(async () => {
+    db = await createPostgresDatabase(await sharedPostgres(), 'wharf_pg');
+  });
+  after(async () => {
+    await db?.drop();
+  });
+
+  test('the ICU database really sorts differently from byte order (so the suite above proves COLLATE "C")', async () => {
+    const icu = await createPostgresDatabase(await sharedPostgres(), 'wharf_icu', `TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'`);
+    const client = new pg.Client({ connectionString: icu.url });
+    await client.connect();
+    try {
+      const r = await client.query<{ v: string }>(`SELECT v FROM unnest(ARRAY['b', 'a', 'Z', '_x']) AS t (v) ORDER BY v`);
+      assert.notDeepEqual(r.rows.map((row) => row.v), ['Z', '_x', 'a', 'b'], 'the default collation is not byte order');
+    } finally {
+      await client.end();
+      await icu.drop();
+    }
+  });
+
+  test('stores opened at the same moment on an empty database apply each migration exactly once', async () => {
+    const fresh = await createPostgresDatabase(await sharedPostgres(), 'wharf_mig');
+    try {
+      const stores = await Promise.all(Array.from({ length: 4 }, () => PostgresMetadataStore.open(fresh.url)));
+      const applied = stores.flatMap((s) => s.schema.applied).sort();
+      assert.deepEqual(applied, postgresMigrations.map((_, i) => i + 1), 'every version applied once in total');
+      for (const s of stores) assert.equal(s.schema.after, postgresMigrations.length);
+      await Promise.all(stores.map((s) => s.close()));
+      const again = await PostgresMetadataStore.open(fresh.url);
+      assert.deepEqual(again.schema, { before: postgresMigrations.length, after: postgresMigrations.length, applied: [] });
+      await again.close();
+    } finally {
+      await fresh.drop();
+    }
+  });
+
+  test('a database with a newer schema is refused with a clear message', async () => {
+    const fresh = await createPostgresDatabase(await sharedPostgres(), 'wharf_newer');
+    try {
+      const s = await PostgresMetadataStore.open(fresh.url);
+      await s.close();
+      const client = new pg.Client({ connectionString: fresh.url });
+      await client.connect();
+      await client.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)', [postgresMigrations.length + 1]);
+      await client.end();
+      await assert.rejects(PostgresMetadataStore.open(fresh.url), (e: unknown) => {
+        assert.ok(e instanceof SchemaVersionError, `a SchemaVersionError, got ${String(e)}`);
+        assert.match(e.message, /version \d+ but this Wharf knows versions up to \d+: upgrade Wharf/);
+        return true;
+      });
+    } finally {
+      await fresh.drop();
+    }
+  });
+
+  test('connection errors name the URL with its password hidden', async () => {
+    const wrong = new URL(db.url);
+    wrong.password = 'not-the-password-s3cret';
+    await assert.rejects(PostgresMetadataStore.open(wrong.href), (e: unknown) => {
+      assert.ok(e instanceof MetadataConnectionError, `a MetadataConnectionError, got ${String(e)}`);
+      assert.ok(!e.message.includes('s3cret'), `the password is not in the message: ${e.message}`);
+      assert.ok(e.message.includes(`${wrong.host}${wrong.pathname}`), `the host and database are: ${e.message}`);
+      assert.match(e.message, /password authentication failed/);
+      return true;
+    });
+    const closed = `postgres://wharf:hunter2-s3cret@127.0.0.1:${await freePort()}/nowhere`;
+    await assert.rejects(openMetadata(closed), (e: unknown) => {
+      assert.ok(e instanceof MetadataConnectionError, `a MetadataConnectionError, got ${String(e)}`);
+      assert.ok(!e.message.includes('s3cret'), `the password is not in the message: ${e.message}`);
+      assert.match(e.message, /cannot connect to PostgreSQL at postgres:\/\/wharf:\*\*\*@127\.0\.0\.1:\d+\/nowhere: .*ECONNREFUSED/);
+      return true;
+    });
+    assert.equal(redactUrl('postgresql://u:p@h/d'), 'postgresql://u:***@h/d');
+    assert.equal(redactUrl('postgres://u@h/d'), 'postgres://u@h/d');
+  });
+
+  test('openMetadata takes postgres:// and postgresql:// URLs', async () => {
+    for (const scheme of ['postgres:', 'postgresql:']) {
+      const u = new URL(db.url);
+      const store = await openMetadata(`${scheme}${u.href.slice(u.protocol.length)}`);
+      assert.ok(store instanceof PostgresMetadataStore, `${scheme} opens the postgres store`);
+      await store.close();
+    }
+  });
+
+  test('two stores (two processes\' pools) moving the same tags at once: no error, no deadlock, every tag on a live manifest', async () => {
+    const a = await PostgresMetadataStore.open(db.url);
+    const b = await PostgresMetadataStore.open(db.url);
+    try {
+      const tags = ['t1', 't2', 't3', 't4'];
+      const work: Promise<unknown>[] = [];
+      for (let i = 0; i < 40; i++) {
+        const store = i % 2 === 0 ? a : b;
+        const order = i % 2 === 0 ? tags : [...tags].reverse();
+        work.push(store.putManifest('race', manifest(dg(i % 5)), order));
+        if (i % 7 === 3) work.push(b.deleteManifest('race', dg((i + 1) % 5)));
+      }
+      await Promise.all(work);
+      for (const t of tags) {
+        const m = await a.getManifestByTag('race', t);
+        if (m) assert.ok(await b.getManifest('race', m.digest), `tag ${t} points at a manifest that exists`);
+      }
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      const dangling = await client.query(
+        'SELECT count(*)::int AS n FROM tags t WHERE NOT EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = t.repository_id AND m.digest = t.digest)',
+      );
+      await client.end();
+      assert.equal(dangling.rows[0].n, 0);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
