@@ -111,3 +111,36 @@ export { verifying, checkBytes } from './verify.js';
 export { ContentNotFoundError, isNotFound } from './errors.js';
 export { OciLayoutStore, openLayout, refNameAnnotation, type OpenLayoutOptions } from './layout.js';
 export { OciArchiveStore, openArchive, type ArchiveMode } from './layout-archive.js';
+export {
+  pushArtifact,
+  pullArtifact,
+  attach,
+  listReferrers,
+  checkTitle,
+  UnsafeTitleError,
+  FileExistsError,
+  titleAnnotation,
+  createdAnnotation,
+  type ArtifactFile,
+  type ArtifactBytes,
+  type ArtifactInput,
+  type ArtifactEvent,
+  type PushArtifactOptions,
+  type PullArtifactOptions,
+  type AttachOptions,
+  type ListReferrersOptions,
+} from './ops/artifact.js';
+export {
+  createIndex,
+  addToIndex,
+  removeFromIndex,
+  NothingMatchedError,
+  DuplicateManifestError,
+  type PlatformLike,
+  type CreateIndexOptions,
+  type AddToIndexOptions,
+  type RemoveFromIndexOptions,
+} from './ops/index-ops.js';
+export { inspect, type InspectResult, type InspectConfig, type InspectPlatform, type InspectOptions } from './ops/inspect.js';
+export { tag, InvalidTagError, type TagOptions } from './ops/tag.js';
+export { emptyDescriptor, InvalidContentError, jsonBytes, manifestOf, describeBytes, hashFile } from './ops/build.js';

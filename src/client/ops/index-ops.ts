@@ -1,15 +1,15 @@
 // Image indexes built from manifests already in a store: create one (each child's platform read from its
 // config), add manifests to one (replacing the child of the same platform), remove children by digest or
-// platform. Every change pushes a new index and moves the tag; the children are never touched.
+// platform (matched as platform.ts does: `linux/arm64` is `linux/arm64/v8`). Every change pushes a new index and moves the tag; the children are never touched.
 import { isDigest, isValidTag, MediaType, type Descriptor, type Platform } from '../../oci/index.js';
 import type { ContentStore, ManifestBytes } from '../content.js';
 import { ClientError } from '../errors.js';
+import { formatPlatform, matchesPlatform, normalizePlatform, parsePlatform, type PlatformSpec } from './platform.js';
 import { describeManifest, InvalidContentError, manifestDocument, manifestOf, parseStored, platformOfConfig, readImageConfig } from './build.js';
 
-/** A platform as `os/arch[/variant]` (`linux/arm64/v8`) or as fields; unset fields match anything. */
-export type PlatformLike = string | Partial<Platform>;
+/** A platform as `os/arch[/variant]` (`linux/arm64/v8`) or as fields; a spec without a variant matches any variant. */
+export type PlatformLike = string | PlatformSpec;
 
-/** removeFromIndex was asked to remove something the index does not hold. */
 export class NothingMatchedError extends ClientError {}
 
 /** Two children of one index would be the same manifest, or claim the same platform. */
@@ -42,39 +42,32 @@ export interface RemoveFromIndexOptions {
   signal?: AbortSignal;
 }
 
-/** `os/arch[/variant]` to fields. A tiny parser: src/client/ops/platform.ts has the full one. */
-export function platformFields(p: PlatformLike): Partial<Platform> {
-  if (typeof p !== 'string') return p;
-  const parts = p.split('/');
-  if (parts.length < 2 || parts.length > 3 || parts.some((x) => x === '' || !/^[A-Za-z0-9._-]+$/.test(x))) {
-    throw new ClientError(`invalid platform ${JSON.stringify(p)}: expected os/arch or os/arch/variant`);
+/** A platform spec from what the user gave (`linux/arm64` or fields). */
+export function toPlatformSpec(p: PlatformLike): PlatformSpec {
+  if (typeof p === 'string') return parsePlatform(p);
+  if (typeof p.os !== 'string' || typeof p.architecture !== 'string' || p.os === '' || p.architecture === '') {
+    throw new ClientError(`invalid platform ${JSON.stringify(p)}: os and architecture are required`);
   }
-  const out: Partial<Platform> = { os: parts[0]!, architecture: parts[1]! };
-  if (parts[2] !== undefined) out.variant = parts[2];
-  return out;
+  return p;
 }
 
-/** Whether `platform` has every field `wanted` sets (os, architecture, variant, os.version). */
+/** Whether a child's platform is what `wanted` asks for (containerd's normalisation, see platform.ts). */
 export function platformMatches(platform: Platform | undefined, wanted: PlatformLike): boolean {
-  if (platform === undefined) return false;
-  const w = platformFields(wanted);
-  return (
-    (w.os === undefined || w.os === platform.os) &&
-    (w.architecture === undefined || w.architecture === platform.architecture) &&
-    (w.variant === undefined || w.variant === platform.variant) &&
-    (w['os.version'] === undefined || w['os.version'] === platform['os.version'])
-  );
+  return platform !== undefined && matchesPlatform(platform, toPlatformSpec(wanted));
 }
 
-/** Two children are for the same platform when os, architecture, variant and os.version are all equal. */
+/** Two children are for the same platform when os, architecture and variant (normalised) and os.version are equal. */
 function samePlatform(a: Platform | undefined, b: Platform | undefined): boolean {
   if (a === undefined || b === undefined) return false;
-  return a.os === b.os && a.architecture === b.architecture && (a.variant ?? '') === (b.variant ?? '') && (a['os.version'] ?? '') === (b['os.version'] ?? '');
+  const x = normalizePlatform(a);
+  const y = normalizePlatform(b);
+  return x.os === y.os && x.architecture === y.architecture && x.variant === y.variant && (a['os.version'] ?? '') === (b['os.version'] ?? '');
 }
 
-export function formatPlatform(p: Platform | undefined): string {
+/** `os/arch[/variant]` with os.version, or `no platform`. */
+export function describePlatform(p: Platform | undefined): string {
   if (p === undefined) return 'no platform';
-  return [p.os, p.architecture, p.variant].filter((x) => x !== undefined && x !== '').join('/') + (p['os.version'] ? ` (${p['os.version']})` : '');
+  return formatPlatform(p) + (p['os.version'] ? ` (${p['os.version']})` : '');
 }
 
 function signalOf(signal: AbortSignal | undefined): { signal?: AbortSignal } {
@@ -111,7 +104,7 @@ function checkDistinct(children: Descriptor[]): void {
       const b = children[i]!;
       if (a.digest === b.digest) throw new DuplicateManifestError(`${b.digest} is in the index twice`);
       if (samePlatform(a.platform, b.platform)) {
-        throw new DuplicateManifestError(`${a.digest} and ${b.digest} are both for ${formatPlatform(a.platform)}`);
+        throw new DuplicateManifestError(`${a.digest} and ${b.digest} are both for ${describePlatform(a.platform)}`);
       }
     }
   }
@@ -199,15 +192,15 @@ export async function removeFromIndex(store: ContentStore, indexReference: strin
   const platforms = opts.platforms ?? [];
   if (digests.length === 0 && platforms.length === 0) throw new ClientError('nothing to remove: give digests or platforms');
   for (const d of digests) if (!isDigest(d)) throw new ClientError(`invalid digest ${JSON.stringify(d)}`);
-  platforms.forEach(platformFields);
+  platforms.forEach(toPlatformSpec);
   const { doc, children } = await loadIndex(store, indexReference, opts.signal);
   const held = children.map((c) => c.parsed);
   const unmatched = [
     ...digests.filter((d) => !held.some((c) => c.digest === d)),
-    ...platforms.filter((p) => !held.some((c) => platformMatches(c.platform, p))).map((p) => (typeof p === 'string' ? p : formatPlatform(p as Platform))),
+    ...platforms.filter((p) => !held.some((c) => platformMatches(c.platform, p))).map((p) => (typeof p === 'string' ? p : formatPlatform(p))),
   ];
   if (unmatched.length > 0) {
-    throw new NothingMatchedError(`${store.name} ${indexReference} has no child matching ${unmatched.join(', ')} (it holds ${held.map((c) => `${c.digest} ${formatPlatform(c.platform)}`).join('; ') || 'nothing'})`);
+    throw new NothingMatchedError(`${store.name} ${indexReference} has no child matching ${unmatched.join(', ')} (it holds ${held.map((c) => `${c.digest} ${describePlatform(c.platform)}`).join('; ') || 'nothing'})`);
   }
   const kept = children.filter((c) => !digests.includes(c.parsed.digest) && !platforms.some((p) => platformMatches(c.parsed.platform, p)));
   if (kept.length === 0 && !opts.allowEmpty) {

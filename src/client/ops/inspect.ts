@@ -3,9 +3,9 @@
 // inspected); for an artifact its type and subject. Reads manifests and the config only, never layers.
 import { MediaType, type Descriptor, type Platform } from '../../oci/index.js';
 import type { ContentSource, ManifestBytes } from '../content.js';
-import { ClientError } from '../errors.js';
 import { describeManifest, parseStored, platformOfConfig, readImageConfig } from './build.js';
-import { formatPlatform, platformMatches, type PlatformLike } from './index-ops.js';
+import { platformMatches, toPlatformSpec, type PlatformLike } from './index-ops.js';
+import { formatPlatform, PlatformNotFoundError, selectPlatform } from './platform.js';
 
 export interface InspectConfig {
   digest: string;
@@ -63,9 +63,6 @@ export interface InspectOptions {
   platform?: PlatformLike;
   signal?: AbortSignal;
 }
-
-/** An index has no child for the platform asked for, or an image is for another platform. */
-export class PlatformNotFoundError extends ClientError {}
 
 function stringRecord(v: unknown): Record<string, string> | undefined {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
@@ -138,19 +135,16 @@ export async function inspect(source: ContentSource, reference: string, opts: In
   const manifest = await source.resolve(reference, signal ? { signal } : {});
   const result = await describe(source, reference, manifest, signal);
   if (opts.platform === undefined) return result;
-  const wanted = opts.platform;
+  const wanted = toPlatformSpec(opts.platform);
   if (result.kind === 'image') {
+    // An image answers for its own platform only; an image without one (an artifact) matches nothing.
     const own = result.config?.platform;
-    if (!platformMatches(own, wanted)) {
-      throw new PlatformNotFoundError(`${source.name} ${reference} is an image for ${formatPlatform(own)}, not ${typeof wanted === 'string' ? wanted : formatPlatform(wanted as Platform)}`);
-    }
+    if (!platformMatches(own, wanted)) throw new PlatformNotFoundError(wanted, own ? [formatPlatform(own)] : [], `${source.name} ${reference}`);
     return result;
   }
-  const child = result.platforms.find((p) => platformMatches(p.platform, wanted));
-  if (child === undefined) {
-    const offered = result.platforms.map((p) => formatPlatform(p.platform)).join(', ') || 'nothing';
-    throw new PlatformNotFoundError(`${source.name} ${reference} has no manifest for ${typeof wanted === 'string' ? wanted : formatPlatform(wanted as Platform)} (it offers ${offered})`);
-  }
+  // An exact variant first, else the first match in index order (as pulls choose).
+  const chosen = selectPlatform(result.platforms.map((p) => ({ mediaType: p.mediaType, digest: p.digest, size: p.size, ...(p.platform ? { platform: p.platform } : {}) })), wanted, `${source.name} ${reference}`);
+  const child = result.platforms.find((p) => p.digest === chosen.digest)!;
   const childManifest = await source.fetchManifest({ mediaType: child.mediaType, digest: child.digest, size: child.size }, signal ? { signal } : {});
   const childResult = await describe(source, reference, childManifest, signal);
   childResult.index = describeManifest(manifest);
