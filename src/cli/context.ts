@@ -17,6 +17,7 @@ import {
   InvalidReferenceError,
   DigestMismatchError,
   CredentialsError,
+  ContentNotFoundError,
 } from '../client/errors.js';
 
 export const EXIT_OK = 0;
@@ -157,9 +158,11 @@ export function describeError(e: unknown, subject: Subject): { message: string; 
     return { message: `not found on ${registry} ${tag}: ${e.message}`, code: EXIT_FAILED };
   }
   if (e instanceof UnauthorizedError || e instanceof TokenError) {
-    return { message: `${registry} refused the credentials or asked for some ${statusOf(e)}; try 'docker login ${registry}'`, code: EXIT_FAILED };
+    const host = hostOfError(e) ?? registry;
+    return { message: `${host} refused the credentials or asked for some ${statusOf(e)}; try 'wharf login ${host}'`, code: EXIT_FAILED };
   }
-  if (e instanceof DeniedError) return { message: `${registry} denied access ${statusOf(e)}: the credentials do not allow this`, code: EXIT_FAILED };
+  if (e instanceof DeniedError) return { message: `${hostOfError(e) ?? registry} denied access ${statusOf(e)}: the credentials do not allow this`, code: EXIT_FAILED };
+  if (e instanceof ContentNotFoundError) return { message: `${e.message}; check the name, or list what is there with 'ls' or 'wharf tags'`, code: EXIT_FAILED };
   if (e instanceof InsecureRegistryError) {
     return { message: `${e.message}; add --insecure to allow plain http to ${e.host}`, code: EXIT_FAILED };
   }
@@ -182,16 +185,62 @@ export function describeError(e: unknown, subject: Subject): { message: string; 
   return { message: err?.message ?? String(e), code: EXIT_FAILED };
 }
 
+/** The registry a failed request went to (so a copy between two registries names the right one). */
+function hostOfError(e: ClientError): string | undefined {
+  if (!(e instanceof RegistryClientError)) return undefined;
+  try {
+    return new URL(e.url).host;
+  } catch {
+    return undefined;
+  }
+}
+
 function statusOf(e: ClientError): string {
   if (e instanceof RegistryClientError) return `(${e.status}${e.code ? ` ${e.code}` : ''})`;
   if (e instanceof TokenError) return `(token endpoint${e.status !== undefined ? ` ${e.status}` : ''})`;
   return '';
 }
 
+/** `os/arch[/variant]` from the command line; a malformed one is a usage error. */
+export async function parsePlatformArg(input: string): Promise<import('../client/ops/platform.js').PlatformSpec> {
+  const { parsePlatform } = await import('../client/ops/platform.js');
+  try {
+    return parsePlatform(input);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/** A positive whole number option (`--concurrency 4`); anything else is a usage error. */
+export function parseCount(input: string | undefined, option: string, max = 64): number | undefined {
+  if (input === undefined) return undefined;
+  const n = Number(input);
+  if (!/^\d+$/.test(input) || !Number.isSafeInteger(n) || n < 1 || n > max) throw new UsageError(`${option} ${JSON.stringify(input)}: give a whole number from 1 to ${max}`);
+  return n;
+}
+
+/** `key=value` options (`--annotation k=v`, repeatable) as a record; a missing `=` is a usage error. */
+export function parseKeyValues(pairs: string[] | undefined, option: string): Record<string, string> | undefined {
+  if (!pairs || pairs.length === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const p of pairs) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new UsageError(`${option} ${JSON.stringify(p)}: give KEY=VALUE`);
+    out[p.slice(0, eq)] = p.slice(eq + 1);
+  }
+  return out;
+}
+
+/** Commander collector for repeatable options. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
 /** What a running verb knows: what it works on (for error messages) and the clients to close. */
 export class VerbContext {
   subject: Subject = { kind: 'repository' };
   private readonly clients: RegistryClient[] = [];
+  private readonly byRegistry = new Map<string, RegistryClient>();
   constructor(readonly opts: CommonOptions) {}
 
   /** A client for the registry (closed when the verb ends). */
@@ -199,6 +248,42 @@ export class VerbContext {
     const c = await clientFor(registry, this.opts);
     this.clients.push(c);
     return c;
+  }
+
+  /**
+   * Opens a location (`HOST/REPO[:TAG|@DIGEST]`, `oci:DIR[:REF]`, `oci-archive:FILE[:REF]`) with this verb's
+   * clients (one per registry, with the docker/podman credentials and --insecure). A malformed spec is a
+   * usage error. A sink is not closed here: the verb closes it once everything is in it.
+   */
+  async open(spec: string, role: 'source' | 'sink'): Promise<import('../client/locations.js').Location> {
+    const { openLocation, parseLocation } = await import('../client/locations.js');
+    const { RegistryClient, dockerCredentials } = await import('../client/index.js');
+    let parsed;
+    try {
+      parsed = parseLocation(spec);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    if (parsed.kind === 'registry' && this.subject.ref === undefined) {
+      const ref: ImageReference = { registry: parsed.registry, repository: parsed.repository };
+      if (parsed.tag !== undefined) ref.tag = parsed.tag;
+      if (parsed.digest !== undefined) ref.digest = parsed.digest;
+      this.subject = { kind: 'manifest', ref };
+    }
+    const credentials = dockerCredentials();
+    return openLocation(spec, {
+      role,
+      clientFor: (registry) => {
+        let c = this.byRegistry.get(registry);
+        if (!c) {
+          const host = registry.replace(/^https?:\/\//, '');
+          c = new RegistryClient(registry, { credentials, insecure: this.opts.insecure ? [host] : [] });
+          this.byRegistry.set(registry, c);
+          this.clients.push(c);
+        }
+        return c;
+      },
+    });
   }
 
   async close(): Promise<void> {

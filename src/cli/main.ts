@@ -7,7 +7,12 @@ import { digestCommand } from './commands/digest.js';
 import { manifestCommand } from './commands/manifest.js';
 import { blobCommand } from './commands/blob.js';
 import { rmCommand } from './commands/rm.js';
+import { migrateCommand } from './commands/migrate.js';
+import { configCommand } from './commands/config.js';
 import { loginCommand, logoutCommand } from './commands/login.js';
+import { cpCommand } from './commands/cp.js';
+import { pushCommand } from './commands/push.js';
+import { pullCommand } from './commands/pull.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('wharf')
@@ -22,8 +27,13 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(manifestCommand());
   program.addCommand(blobCommand());
   program.addCommand(rmCommand());
+  program.addCommand(migrateCommand());
+  program.addCommand(configCommand());
   program.addCommand(loginCommand());
   program.addCommand(logoutCommand());
+  program.addCommand(cpCommand());
+  program.addCommand(pushCommand());
+  program.addCommand(pullCommand());
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

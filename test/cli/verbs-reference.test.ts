@@ -33,6 +33,6 @@ describe('credentials from the docker config (reference registry with htpasswd)'
     assert.equal(ok.stdout, '{"repositories":[]}\n');
     assert.equal(refused.code, 1, refused.stderr);
     assert.equal(refused.stdout, '');
-    assert.equal(refused.stderr, `wharf catalog: ${target.host} refused the credentials or asked for some (401 UNAUTHORIZED); try 'docker login ${target.host}'\n`);
+    assert.equal(refused.stderr, `wharf catalog: ${target.host} refused the credentials or asked for some (401 UNAUTHORIZED); try 'wharf login ${target.host}'\n`);
   });
 });

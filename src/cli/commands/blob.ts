@@ -1,12 +1,13 @@
-// `wharf blob get HOST/REPO@DIGEST [-o FILE]` (RegistryClient.getBlob: streamed, digest-verified) and
+// `wharf blob get HOST/REPO@DIGEST [-o FILE]` (RegistryClient.getBlob: streamed, digest-verified),
+// `wharf blob put HOST/REPO FILE|-` (RegistryClient.uploadBlob: prints the digest) and
 // `wharf blob delete HOST/REPO@DIGEST` (RegistryClient.deleteBlob).
 import { Command, Option } from 'commander';
 import { once } from 'node:events';
-import { createWriteStream, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, renameSync, rmSync, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { dirname, basename, join } from 'node:path';
 import { formatReference } from '../../client/reference.js';
-import { verb, group, runVerb, parseRef, info, type CommonOptions } from '../context.js';
+import { verb, group, runVerb, parseRef, info, printJson, printLines, UsageError, FailedError, type CommonOptions } from '../context.js';
 
 export function blobCommand(): Command {
   const get = verb('get', 'download a blob (verified against its digest) to stdout or a file', {
@@ -60,8 +61,40 @@ export function blobCommand(): Command {
         info(opts, `deleted ${formatReference(ref)}`);
       });
     });
-  return group('blob', 'download or delete a blob')
+  const put = verb('put', 'upload a file (or stdin) as a blob and print its digest (skipped when the repository has it)', {
+    fullName: 'blob put',
+    json: true,
+    examples: ['wharf blob put 127.0.0.1:5000/demo/app layer.tar.gz', 'tar cz src | wharf blob put 127.0.0.1:5000/demo/app -', 'wharf blob put --json 127.0.0.1:5000/demo/app config.json'],
+  })
+    .argument('<repository>', 'HOST/REPO (no tag or digest)')
+    .argument('<file>', "a file, or '-' for stdin")
+    .action(async (input: string, file: string, opts: CommonOptions) => {
+      await runVerb('blob put', opts, async (ctx) => {
+        const ref = parseRef(input, { tag: 'forbidden', digest: 'forbidden' });
+        ctx.subject = { kind: 'repository', ref };
+        let source: { path: string } | NodeJS.ReadableStream;
+        if (file === '-') {
+          if (process.stdin.isTTY) throw new UsageError("'-' reads the blob from stdin, which is a terminal: pipe the bytes in");
+          source = process.stdin;
+        } else {
+          try {
+            if (!statSync(file).isFile()) throw new UsageError(`${file} is not a regular file`);
+          } catch (e) {
+            if (e instanceof UsageError) throw e;
+            throw new FailedError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+          }
+          source = { path: file };
+        }
+        const client = await ctx.client(ref.registry);
+        const r = await client.uploadBlob(ref.repository, source as Parameters<typeof client.uploadBlob>[1]);
+        if (opts.json) printJson({ digest: r.digest, size: r.size ?? null, existed: r.existed, mounted: r.mounted });
+        else printLines([r.digest]);
+        if (!opts.json) info(opts, r.existed ? `${ref.registry}/${ref.repository} already had ${r.digest}` : `uploaded ${r.size ?? '?'} bytes to ${ref.registry}/${ref.repository}`);
+      });
+    });
+  return group('blob', 'download, upload or delete a blob')
     .addCommand(get)
+    .addCommand(put)
     .addCommand(del)
-    .addHelpText('after', '\nExamples:\n  wharf blob get 127.0.0.1:5000/demo/app@sha256:… -o layer.tar.gz\n  wharf blob delete 127.0.0.1:5000/demo/app@sha256:…\n');
+    .addHelpText('after', '\nExamples:\n  wharf blob get 127.0.0.1:5000/demo/app@sha256:… -o layer.tar.gz\n  wharf blob put 127.0.0.1:5000/demo/app layer.tar.gz\n  wharf blob delete 127.0.0.1:5000/demo/app@sha256:…\n');
 }
