@@ -93,7 +93,13 @@ start() {
   password=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
   printf '%s\n' "$password" >"$D/pwfile"
   : >"$LOG"
-  [ "$(id -u)" -eq 0 ] && chown -R postgres: "$D"
+  if [ "$(id -u)" -eq 0 ]; then
+    chown -R postgres: "$D"
+    if ! runuser -u postgres -- test -w "$D"; then
+      log "FAILED: the postgres user cannot reach $D: every parent directory must be searchable by it (e.g. use a dir directly under /tmp)"
+      exit 1
+    fi
+  fi
   chmod 700 "$D"
   if ! as_owner "$BIN/initdb" -D "$DATA" -U wharf --pwfile="$D/pwfile" --auth-local=trust --auth-host=scram-sha-256 \
     -E UTF8 --locale=C.UTF-8 >>"$LOG" 2>&1; then
