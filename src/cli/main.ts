@@ -8,7 +8,6 @@ import { manifestCommand } from './commands/manifest.js';
 import { blobCommand } from './commands/blob.js';
 import { rmCommand } from './commands/rm.js';
 import { migrateCommand } from './commands/migrate.js';
-import { migrateCommand } from './commands/migrate.js';
 import { configCommand } from './commands/config.js';
 import { loginCommand, logoutCommand } from './commands/login.js';
 import { cpCommand } from './commands/cp.js';
@@ -28,7 +27,6 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(manifestCommand());
   program.addCommand(blobCommand());
   program.addCommand(rmCommand());
-  program.addCommand(migrateCommand());
   program.addCommand(migrateCommand());
   program.addCommand(configCommand());
   program.addCommand(loginCommand());
