@@ -8,6 +8,7 @@ import { openStorage } from './storage/index.js';
 import { openMetadata } from './metadata/index.js';
 import { Registry } from './registry/index.js';
 import { createApp } from './http/app.js';
+import { openAuth } from './auth/index.js';
 import { RequestLimits } from './http/limits.js';
 import { httpsServerOptions, watchTLSFiles } from './server-tls.js';
 
@@ -60,7 +61,14 @@ export async function startRegistry(config: ResolvedConfig, log: Logger = create
     bodyIdleTimeoutMs: config.http.bodyIdleTimeoutSeconds * 1000,
     connectionIdleTimeoutMs: config.http.idleTimeoutSeconds * 1000,
   });
-  const app = createApp({ registry, log, readOnly: config.readOnly, limits });
+  let auth;
+  try {
+    auth = openAuth(config.auth, { metadata, dataDir: config.data, log });
+  } catch (e) {
+    await registry.close();
+    throw e;
+  }
+  const app = createApp({ registry, log, readOnly: config.readOnly, limits, auth });
   const server: Server = tlsOptions ? createHTTPSServer({ ...httpOptions, ...tlsOptions }, app) : createServer(httpOptions, app);
   const stopWatchingTLS = config.tls ? watchTLSFiles(server as HTTPSServer, config.tls, log) : () => undefined;
   server.timeout = config.http.idleTimeoutSeconds * 1000;

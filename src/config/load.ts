@@ -5,6 +5,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse as parseYAML } from 'yaml';
 import { configSchema, type ResolvedConfig } from './schema.js';
+import { resolveAuthPaths } from '../auth/config.js';
 
 export interface Overrides {
   config?: string;
@@ -95,6 +96,7 @@ export function loadConfig(flags: Overrides, env: NodeJS.ProcessEnv = process.en
   for (const key of ['storage', 'metadata'] as const) {
     if (typeof file[key] === 'string') file[key] = absoluteLocation(fileBase, file[key] as string, key);
   }
+  resolveAuthPaths(file.auth, fileBase);
   resolveTLSPaths(file, fileBase);
   const merged: Record<string, unknown> = { ...file };
   for (const layer of [fromEnv, flags]) {

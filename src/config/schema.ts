@@ -1,5 +1,6 @@
 // The configuration schema: one zod schema with defaults that run as they are.
 import { z } from 'zod';
+import { authSchema } from '../auth/config.js';
 
 const listen = z
   .string()
@@ -75,6 +76,8 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Authentication and access policies (docs/auth.md); absent = everyone may do everything. */
+    auth: authSchema.optional(),
   })
   .strict();
 

@@ -17,6 +17,9 @@ import { base, catalog, tags, referrers } from './handlers/listing.js';
 import { rejectWrites } from './read-only.js';
 import type { RequestLimits } from './limits.js';
 import { tlsClientOf } from './tls-client.js';
+import { authEndpoint } from './handlers/token.js';
+import type { AccessController } from '../auth/controller.js';
+import { redactRequestTarget } from '../auth/redact.js';
 
 const handlers: Record<EndpointId, Partial<Record<string, Handler>>> = {
   base: { GET: base },
@@ -36,6 +39,8 @@ export interface AppOptions {
   readOnly?: boolean;
   /** In-flight, per-client upload and body idle limits (http/limits.ts); none when absent. */
   limits?: RequestLimits;
+  /** Authentication and access control (auth/); everyone may do everything when absent. */
+  auth?: AccessController;
 }
 
 function isClientGone(e: unknown): boolean {
@@ -43,7 +48,7 @@ function isClientGone(e: unknown): boolean {
   return code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ABORT_ERR' || code === 'ERR_STREAM_DESTROYED';
 }
 
-export function createApp({ registry, log, readOnly = false, limits }: AppOptions) {
+export function createApp({ registry, log, readOnly = false, limits, auth }: AppOptions) {
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const id = randomUUID();
@@ -56,7 +61,7 @@ export function createApp({ registry, log, readOnly = false, limits }: AppOption
       rlog.info(
         {
           method: req.method,
-          path: req.url,
+          path: redactRequestTarget(req.url ?? ''),
           status: res.statusCode,
           ms: Math.round(performance.now() - started),
           aborted: !res.writableFinished || undefined,
@@ -70,6 +75,12 @@ export function createApp({ registry, log, readOnly = false, limits }: AppOption
       const q = url.indexOf('?');
       const path = q === -1 ? url : url.slice(0, q);
       const method = req.method ?? 'GET';
+      const own = auth && authEndpoint(auth, path);
+      if (own) {
+        const query = parseQuery(q === -1 ? '' : url.slice(q + 1));
+        await own({ req, res, registry, name: '', reference: '', query, log: rlog, signal: abort.signal, tlsClient });
+        return;
+      }
       const match = matchRoute(path, method);
       if (!match) throw new RegistryError('NOT_FOUND', `no endpoint ${method} ${path.slice(0, 200)}`);
       if ('methodNotAllowed' in match) {
@@ -77,7 +88,7 @@ export function createApp({ registry, log, readOnly = false, limits }: AppOption
           headers: { Allow: match.methodNotAllowed.methods.join(', ') },
         });
       }
-      const handler = handlers[match.endpoint.id][method === 'HEAD' ? 'GET' : method];
+      let handler = handlers[match.endpoint.id][method === 'HEAD' ? 'GET' : method];
       if (!handler) throw new RegistryError('UNSUPPORTED', `${method} is not supported on this endpoint`);
       const ctx: Ctx = {
         req,
@@ -90,6 +101,7 @@ export function createApp({ registry, log, readOnly = false, limits }: AppOption
         signal: abort.signal,
         tlsClient,
       };
+      if (auth) handler = await auth.authorize(ctx, match.endpoint.id, handler);
       rejectWrites(ctx, readOnly, match.endpoint);
       limits?.enter(ctx, match.endpoint.id);
       await handler(ctx);
