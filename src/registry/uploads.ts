@@ -1,7 +1,8 @@
 // Blob upload sessions: start, append chunks, report progress, complete with digest verification, cancel, mount.
 // Bytes stream from the request through a hasher into the storage driver; nothing is buffered.
 // The hasher lives in memory with the session; a session that resumes in a process that does not hold it
-// (after a restart) re-hashes the bytes already stored.
+// (after a restart), or whose bytes another process has appended to since (several processes sharing one
+// metadata store and storage), re-hashes the bytes already stored.
 import { randomUUID, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -63,6 +64,7 @@ export class Uploads {
     const held = this.sessions.get(id);
     if (held) {
       if (held.repo !== repo) throw unknownUpload();
+      if (!held.busy) await this.refresh(held);
       return held;
     }
     const record = await this.metadata.getUpload(id);
@@ -71,6 +73,24 @@ export class Uploads {
     const session: Session = { id, repo, size, hash: undefined, algorithm: 'sha256', busy: false };
     this.sessions.set(id, session);
     return session;
+  }
+
+  /**
+   * Several processes may serve one session (a shared metadata store and storage, no sticky sessions): when the
+   * stored bytes are not what this process last wrote, another process appended (or completed, or cancelled)
+   * in between, so the held hash is stale. Re-read the size, rebuild the hash when next needed, and forget the
+   * session if it is gone from the metadata store.
+   */
+  private async refresh(s: Session): Promise<void> {
+    const stored = await this.bytes.size(s.id);
+    if (stored === s.size) return;
+    s.size = stored;
+    s.hash = undefined;
+    const record = await this.metadata.getUpload(s.id);
+    if (!record || record.repository !== s.repo) {
+      this.sessions.delete(s.id);
+      throw unknownUpload();
+    }
   }
 
   private async withSession<T>(repo: string, id: string, fn: (s: Session) => Promise<T>): Promise<T> {
