@@ -152,7 +152,7 @@ export class OciArchiveStore implements ContentStore {
   readonly mode: ArchiveMode;
   private readonly layout: OciLayoutStore;
   /** The private temp directory holding the layout (removed by close() and discard()). */
-  private readonly workDir: string;
+  readonly workDir: string;
   private finished = false;
 
   /** Use openArchive(). */
@@ -173,47 +173,47 @@ export class OciArchiveStore implements ContentStore {
     if (this.finished) throw new ClientError(`${this.name} is closed`);
   }
 
-  resolve(reference: string, opts?: ContentOptions): Promise<ManifestBytes> {
+  async resolve(reference: string, opts?: ContentOptions): Promise<ManifestBytes> {
     this.readable();
     return this.layout.resolve(reference, opts);
   }
 
-  fetchManifest(descriptor: Descriptor, opts?: ContentOptions): Promise<ManifestBytes> {
+  async fetchManifest(descriptor: Descriptor, opts?: ContentOptions): Promise<ManifestBytes> {
     this.readable();
     return this.layout.fetchManifest(descriptor, opts);
   }
 
-  fetchBlob(descriptor: Descriptor, opts?: ContentOptions): Promise<Readable> {
+  async fetchBlob(descriptor: Descriptor, opts?: ContentOptions): Promise<Readable> {
     this.readable();
     return this.layout.fetchBlob(descriptor, opts);
   }
 
-  referrers(digest: string, opts?: ReferrersFilter): Promise<Descriptor[]> {
+  async referrers(digest: string, opts?: ReferrersFilter): Promise<Descriptor[]> {
     this.readable();
     return this.layout.referrers(digest, opts);
   }
 
-  tags(opts?: ContentOptions): Promise<string[]> {
+  async tags(opts?: ContentOptions): Promise<string[]> {
     this.readable();
     return this.layout.tags(opts);
   }
 
-  hasBlob(descriptor: Descriptor, opts?: ContentOptions): Promise<boolean> {
+  async hasBlob(descriptor: Descriptor, opts?: ContentOptions): Promise<boolean> {
     this.readable();
     return this.layout.hasBlob(descriptor, opts);
   }
 
-  hasManifest(descriptor: Descriptor, opts?: ContentOptions): Promise<boolean> {
+  async hasManifest(descriptor: Descriptor, opts?: ContentOptions): Promise<boolean> {
     this.readable();
     return this.layout.hasManifest(descriptor, opts);
   }
 
-  pushBlob(descriptor: Descriptor, open: (offset: number) => Promise<Readable>, opts?: PushBlobOptions): Promise<PushBlobResult> {
+  async pushBlob(descriptor: Descriptor, open: (offset: number) => Promise<Readable>, opts?: PushBlobOptions): Promise<PushBlobResult> {
     this.writable();
     return this.layout.pushBlob(descriptor, open, opts);
   }
 
-  pushManifest(manifest: ManifestBytes, opts: PushManifestOptions): Promise<void> {
+  async pushManifest(manifest: ManifestBytes, opts: PushManifestOptions): Promise<void> {
     this.writable();
     return this.layout.pushManifest(manifest, opts);
   }
