@@ -116,7 +116,7 @@ describe('limits', () => {
     assert.ok(image.body.length <= 1024, `the test image manifest is small (${image.body.length} bytes)`);
     const res = await putManifest(reg.url, 'limits/small', 'big', Buffer.concat([image.body, Buffer.alloc(1100 - image.body.length, ' ')]), MT.ociManifest);
     const errors = await expectError(res, 413, 'MANIFEST_INVALID', 'PUT a 1100-byte manifest');
-    assert.ok(errors.some((e) => /1024/.test(e.message)), `the message names the limit: ${errors.map((e) => e.message).join(' | ')}`);
+    assert.ok(errors.some((e) => /1024/.test(e.message ?? '')), `the message names the limit: ${errors.map((e) => e.message).join(' | ')}`);
   });
 
   test('limits.maxInFlightRequests: with 3 requests held open, the next one → 429 TOOMANYREQUESTS with Retry-After', { timeout: 30_000 }, async () => {
