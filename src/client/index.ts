@@ -124,7 +124,6 @@ export {
   type ArtifactFile,
   type ArtifactBytes,
   type ArtifactInput,
-  type ArtifactEvent,
   type PushArtifactOptions,
   type PullArtifactOptions,
   type AttachOptions,
@@ -144,3 +143,9 @@ export {
 export { inspect, type InspectResult, type InspectConfig, type InspectPlatform, type InspectOptions } from './ops/inspect.js';
 export { tag, InvalidTagError, type TagOptions } from './ops/tag.js';
 export { emptyDescriptor, InvalidContentError, jsonBytes, manifestOf, describeBytes, hashFile } from './ops/build.js';
+export { RegistryStore, registryHost, type RegistryStoreOptions } from './remote-store.js';
+export { openLocation, parseLocation, registryClients, InvalidLocationError, type Location, type ParsedLocation, type OpenLocationOptions } from './locations.js';
+export { copy, copyManifest, pickPlatform, type CopyOptions, type CopyResult } from './ops/copy.js';
+export { parsePlatform, formatPlatform, normalizePlatform, matchesPlatform, selectPlatform, filterPlatforms, PlatformNotFoundError, type PlatformSpec } from './ops/platform.js';
+export { mirror, parseMirrorConfig, MirrorConfigError, type MirrorConfig, type MirrorEntry, type MirrorOptions, type MirrorSummary, type MirrorImageResult } from './ops/mirror.js';
+export type { TransferEvent, OnEvent } from './ops/events.js';

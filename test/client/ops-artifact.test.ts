@@ -17,10 +17,10 @@ import {
   pullArtifact,
   pushArtifact,
   UnsafeTitleError,
-  type ArtifactEvent,
   type ContentStore,
 } from '../../src/client/index.js';
 import { emptyDescriptor } from '../../src/client/ops/build.js';
+import type { TransferEvent } from '../../src/client/ops/events.js';
 import { pushBlobBytes, pushPlatformImage, pushRawManifest, places, type Place } from './ops-places.js';
 import { randomData, removeDir, sha256, tempDir } from './helpers.js';
 
@@ -65,7 +65,7 @@ for (const { name, start } of places) {
       writeFileSync(join(src, 'readme.txt'), 'hello artifact\n');
       writeFileSync(join(src, 'data.json'), JSON.stringify({ a: 1 }));
       const bigDigest = await writeBigFile(join(src, 'big.bin'), 20 * 1024 * 1024);
-      const events: ArtifactEvent[] = [];
+      const events: TransferEvent[] = [];
       const pushed = await pushArtifact(store, {
         files: [{ path: join(src, 'readme.txt') }, { path: join(src, 'data.json'), mediaType: 'application/json' }, { path: join(src, 'big.bin'), title: 'payload.bin' }],
         artifactType: 'application/vnd.example.bundle',
@@ -75,7 +75,13 @@ for (const { name, start } of places) {
       });
       assert.equal(pushed.mediaType, MediaType.ociManifest);
       assert.equal(pushed.artifactType, 'application/vnd.example.bundle');
-      assert.deepEqual(events.map((e) => (e.type === 'blob' ? `${e.role}:${e.title ?? ''}` : 'manifest')), ['config:', 'layer:readme.txt', 'layer:data.json', 'layer:payload.bin', 'manifest']);
+      const done = events.filter((e) => e.type === 'blob-done' || e.type === 'manifest-done');
+      assert.deepEqual(
+        done.map((e) => `${e.type}:${'descriptor' in e ? (e.descriptor.annotations?.['org.opencontainers.image.title'] ?? e.descriptor.mediaType) : ''}`),
+        ['blob-done:application/vnd.oci.empty.v1+json', 'blob-done:readme.txt', 'blob-done:data.json', 'blob-done:payload.bin', `manifest-done:${MediaType.ociManifest}`],
+      );
+      const bigProgress = events.filter((e) => e.type === 'blob-progress' && e.descriptor.digest === bigDigest).map((e) => (e as { bytes: number }).bytes);
+      assert.equal(bigProgress.at(-1), 20 * 1024 * 1024, 'progress of the big file reaches its size');
 
       const stored = await store.resolve('v1');
       assert.equal(stored.digest, pushed.digest);
@@ -214,7 +220,7 @@ test('a file that changes between hashing and pushing is refused by the sink', a
         files: [{ path }],
         artifactType: 'application/x',
         onEvent: (e) => {
-          if (!hashed && e.type === 'blob' && e.role === 'config') {
+          if (!hashed && e.type === 'blob-done') {
             hashed = true;
             writeFileSync(path, 'after!');
           }

@@ -8,8 +8,9 @@ import { createWriteStream } from 'node:fs';
 import { basename, isAbsolute, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { isValidTag, MediaType, type Descriptor } from '../../oci/index.js';
-import type { ContentSink, ContentSource, ContentStore } from '../content.js';
+import type { ContentSink, ContentSource, ContentStore, PushBlobResult } from '../content.js';
 import { ClientError } from '../errors.js';
+import type { OnEvent } from './events.js';
 import {
   createdNow,
   describeBytes,
@@ -47,11 +48,6 @@ export interface ArtifactBytes {
 
 export type ArtifactInput = ArtifactFile | ArtifactBytes;
 
-/** What pushArtifact reports as it goes. */
-export type ArtifactEvent =
-  | { type: 'blob'; role: 'config' | 'layer'; title?: string; descriptor: Descriptor; existed: boolean }
-  | { type: 'manifest'; descriptor: Descriptor; tag?: string };
-
 export interface PushArtifactOptions {
   files: ArtifactInput[];
   /** The artifact's type, a media type (`application/vnd.example.sbom+json`). Required. */
@@ -66,7 +62,8 @@ export interface PushArtifactOptions {
   /** Media type of the config. Without `config`, the config is `{}` with this media type (oras before OCI 1.1). */
   configMediaType?: string;
   signal?: AbortSignal;
-  onEvent?: (e: ArtifactEvent) => void;
+  /** Progress as copy reports it: blob-start/progress/done (config first, then layers, titled in annotations), manifest-done. */
+  onEvent?: OnEvent;
 }
 
 export interface PullArtifactOptions {
@@ -119,15 +116,24 @@ function isBytesInput(f: ArtifactInput): f is ArtifactBytes {
   return (f as ArtifactBytes).bytes !== undefined;
 }
 
+type BlobPush = (sink: ContentSink, onProgress?: (bytes: number) => void) => Promise<PushBlobResult>;
+
 /** Hashes one input and gives the descriptor and a way to push it. */
-async function prepare(input: ArtifactInput, mediaType: string, signal: AbortSignal | undefined) {
+async function prepare(input: ArtifactInput, mediaType: string, signal: AbortSignal | undefined): Promise<{ descriptor: Descriptor; push: BlobPush }> {
   if (isBytesInput(input)) {
     const descriptor = describeBytes(input.bytes, mediaType);
-    return { descriptor, push: (sink: ContentSink) => pushBytes(sink, descriptor, input.bytes, signal) };
+    return { descriptor, push: (sink, onProgress) => pushBytes(sink, descriptor, input.bytes, { ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}) }) };
   }
   const { digest, size } = await hashFile(input.path, signal);
   const descriptor: Descriptor = { mediaType, digest, size };
-  return { descriptor, push: (sink: ContentSink) => pushFile(sink, descriptor, input.path, signal ? { signal } : {}) };
+  return { descriptor, push: (sink, onProgress) => pushFile(sink, descriptor, input.path, { ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}) }) };
+}
+
+/** Pushes one blob, reporting blob-start, blob-progress and blob-done. */
+async function pushReported(sink: ContentSink, descriptor: Descriptor, push: BlobPush, onEvent: OnEvent | undefined): Promise<void> {
+  onEvent?.({ type: 'blob-start', descriptor });
+  const r = await push(sink, onEvent ? (bytes) => onEvent({ type: 'blob-progress', descriptor, bytes }) : undefined);
+  onEvent?.({ type: 'blob-done', descriptor, existed: r.existed, mounted: r.mounted });
 }
 
 /**
@@ -152,36 +158,23 @@ export async function pushArtifact(sink: ContentSink, opts: PushArtifactOptions)
   });
 
   // The config: given bytes or file, `{}` under a chosen media type, or the empty descriptor.
-  let config: Descriptor;
-  let pushConfig: (sink: ContentSink) => Promise<{ existed: boolean }>;
-  if (opts.config !== undefined) {
-    const prepared = await prepare(opts.config, opts.configMediaType ?? opts.config.mediaType!, signal);
-    config = prepared.descriptor;
-    pushConfig = prepared.push;
-  } else {
-    config = opts.configMediaType === undefined ? { ...emptyDescriptor } : describeBytes(emptyJsonBytes, opts.configMediaType);
-    pushConfig = (s) => pushBytes(s, config, emptyJsonBytes, signal);
-  }
+  const config =
+    opts.config !== undefined
+      ? await prepare(opts.config, opts.configMediaType ?? opts.config.mediaType!, signal)
+      : emptyBlob(opts.configMediaType === undefined ? { ...emptyDescriptor } : describeBytes(emptyJsonBytes, opts.configMediaType), signal);
 
-  const layers: { descriptor: Descriptor; title?: string; push: (sink: ContentSink) => Promise<{ existed: boolean }> }[] = [];
+  const layers: { descriptor: Descriptor; push: BlobPush }[] = [];
   for (const { input, title, mediaType } of layerInputs) {
     signal?.throwIfAborted();
     const prepared = await prepare(input, mediaType, signal);
     prepared.descriptor.annotations = { ...input.annotations, [titleAnnotation]: title };
-    layers.push({ descriptor: prepared.descriptor, title, push: prepared.push });
+    layers.push(prepared);
   }
-  if (layers.length === 0) {
-    // The image spec wants at least one layer; an artifact of annotations only carries the empty blob.
-    const empty = { ...emptyDescriptor };
-    layers.push({ descriptor: empty, push: (s) => pushBytes(s, empty, emptyJsonBytes, signal) });
-  }
+  // The image spec wants at least one layer; an artifact of annotations only carries the empty blob.
+  if (layers.length === 0) layers.push(emptyBlob({ ...emptyDescriptor }, signal));
 
-  const configResult = await pushConfig(sink);
-  opts.onEvent?.({ type: 'blob', role: 'config', descriptor: config, existed: configResult.existed });
-  for (const layer of layers) {
-    const r = await layer.push(sink);
-    opts.onEvent?.({ type: 'blob', role: 'layer', ...(layer.title !== undefined ? { title: layer.title } : {}), descriptor: layer.descriptor, existed: r.existed });
-  }
+  await pushReported(sink, config.descriptor, config.push, opts.onEvent);
+  for (const layer of layers) await pushReported(sink, layer.descriptor, layer.push, opts.onEvent);
 
   const annotations: Record<string, string> = { ...opts.annotations };
   if (annotations[createdAnnotation] === undefined) annotations[createdAnnotation] = createdNow();
@@ -189,7 +182,7 @@ export async function pushArtifact(sink: ContentSink, opts: PushArtifactOptions)
     schemaVersion: 2,
     mediaType: MediaType.ociManifest,
     artifactType: opts.artifactType,
-    config,
+    config: config.descriptor,
     layers: layers.map((l) => l.descriptor),
   };
   if (opts.subject !== undefined) doc.subject = { mediaType: opts.subject.mediaType, digest: opts.subject.digest, size: opts.subject.size };
@@ -197,8 +190,13 @@ export async function pushArtifact(sink: ContentSink, opts: PushArtifactOptions)
   const manifest = manifestOf(doc, MediaType.ociManifest);
   await sink.pushManifest(manifest, { root: true, ...(opts.tag !== undefined ? { tag: opts.tag } : {}), ...(signal ? { signal } : {}) });
   const descriptor: Descriptor = { ...describeManifest(manifest), artifactType: opts.artifactType, annotations };
-  opts.onEvent?.({ type: 'manifest', descriptor, ...(opts.tag !== undefined ? { tag: opts.tag } : {}) });
+  opts.onEvent?.({ type: 'manifest-done', descriptor, ...(opts.tag !== undefined ? { tag: opts.tag } : {}) });
   return descriptor;
+}
+
+/** `{}` pushed under `descriptor` (the empty descriptor, or `{}` with a chosen config media type). */
+function emptyBlob(descriptor: Descriptor, signal: AbortSignal | undefined): { descriptor: Descriptor; push: BlobPush } {
+  return { descriptor, push: (sink, onProgress) => pushBytes(sink, descriptor, emptyJsonBytes, { ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}) }) };
 }
 
 /** The file name a layer is written under, or an error saying why it cannot be. */

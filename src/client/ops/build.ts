@@ -2,9 +2,8 @@
 // bytes with their digest, descriptors of bytes and of files (hashed by streaming, never buffered), pushing
 // a blob from bytes or a file, reading a small JSON blob, and the platform an image's config declares.
 import { createReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
 import { createDigester, digestOf, MediaType, parseManifest, type Descriptor, type ParsedManifest, type Platform } from '../../oci/index.js';
 import type { ContentSink, ContentSource, ManifestBytes, PushBlobResult } from '../content.js';
 import { ClientError } from '../errors.js';
@@ -72,8 +71,8 @@ export async function hashFile(path: string, signal?: AbortSignal): Promise<{ di
 }
 
 /** Pushes bytes as a blob described by `descriptor`. */
-export function pushBytes(sink: ContentSink, descriptor: Descriptor, bytes: Uint8Array, signal?: AbortSignal): Promise<PushBlobResult> {
-  return sink.pushBlob(descriptor, async (offset) => Readable.from([Buffer.from(bytes.subarray(offset))]), signal ? { signal } : {});
+export function pushBytes(sink: ContentSink, descriptor: Descriptor, bytes: Uint8Array, opts: { signal?: AbortSignal; onProgress?: (bytes: number) => void } = {}): Promise<PushBlobResult> {
+  return sink.pushBlob(descriptor, async (offset) => Readable.from([Buffer.from(bytes.subarray(offset))]), opts);
 }
 
 /**
