@@ -101,7 +101,7 @@ mirrors:
         assert.match(message, /line 3: mirrors\.0: give exactly one of tags/);
         assert.match(message, /line 5: mirrors\.1\.source: "localhost:5000\/app:v1" names a tag or digest/);
         assert.match(message, /line 10: mirrors\.2\.tagPattern: not a regular expression/);
-        assert.match(message, /line 8: mirrors\.2: Unrecognized key: "platform"/i);
+        assert.match(message, /line 11: mirrors\.2\.platform: unknown key/);
         return true;
       },
     );

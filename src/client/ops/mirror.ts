@@ -4,7 +4,6 @@
 // ('up-to-date'); one failing image is recorded and the rest go on.
 import { createHash } from 'node:crypto';
 import { LineCounter, parseDocument, type Document } from 'yaml';
-import { z } from 'zod';
 import { type Descriptor } from '../../oci/index.js';
 import type { ManifestBytes } from '../content.js';
 import { ClientError } from '../errors.js';
@@ -36,60 +35,125 @@ export interface MirrorConfig {
 
 export class MirrorConfigError extends ClientError {}
 
-/** A repository reference without tag or digest. */
-function repositoryRef(value: string, ctx: z.RefinementCtx): void {
-  try {
-    const ref = parseReference(value.startsWith('docker://') ? value.slice('docker://'.length) : value);
-    if (ref.tag !== undefined || ref.digest !== undefined) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} names a tag or digest; give host/repository (tags go in tags, tagPattern or allTags)` });
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message });
-  }
+type Path = (string | number)[];
+
+interface Problem {
+  path: Path;
+  message: string;
 }
 
-const entrySchema = z
-  .strictObject({
-    source: z.string().min(1).superRefine(repositoryRef),
-    target: z.string().min(1).superRefine(repositoryRef),
-    tags: z.array(z.string().regex(/^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/, 'not a valid tag')).min(1).optional(),
-    tagPattern: z
-      .string()
-      .superRefine((v, ctx) => {
-        try {
-          new RegExp(v);
-        } catch (e) {
-          ctx.addIssue({ code: 'custom', message: `not a regular expression: ${(e as Error).message}` });
-        }
-      })
-      .optional(),
-    allTags: z.boolean().optional(),
-    platforms: z
-      .array(
-        z.string().superRefine((v, ctx) => {
-          try {
-            parsePlatform(v);
-          } catch (e) {
-            ctx.addIssue({ code: 'custom', message: (e as Error).message });
-          }
-        }),
-      )
-      .min(1)
-      .optional(),
-    referrers: z.boolean().default(false),
-  })
-  .superRefine((e, ctx) => {
-    const chosen = [e.tags !== undefined, e.tagPattern !== undefined, e.allTags === true].filter(Boolean).length;
-    if (chosen !== 1) ctx.addIssue({ code: 'custom', message: 'give exactly one of tags (a list), tagPattern (a regular expression) or allTags: true' });
-  });
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
 
-const configSchema = z.strictObject({
-  concurrency: z.number().int().min(1).max(64).default(4),
-  mirrors: z.array(entrySchema).min(1),
-});
+const tagGrammar = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
+const entryKeys = ['source', 'target', 'tags', 'tagPattern', 'allTags', 'platforms', 'referrers'];
+
+/** `host/repository` (docker:// accepted), without tag or digest; undefined (and a problem) otherwise. */
+function repositoryRef(value: unknown, path: Path, problems: Problem[]): string | undefined {
+  if (typeof value !== 'string' || value === '') {
+    problems.push({ path, message: 'required: a repository such as localhost:5000/app' });
+    return undefined;
+  }
+  const text = value.startsWith('docker://') ? value.slice('docker://'.length) : value;
+  try {
+    const ref = parseReference(text);
+    if (ref.tag !== undefined || ref.digest !== undefined) {
+      problems.push({ path, message: `${JSON.stringify(value)} names a tag or digest; give host/repository (tags go in tags, tagPattern or allTags)` });
+      return undefined;
+    }
+  } catch (e) {
+    problems.push({ path, message: (e as Error).message });
+    return undefined;
+  }
+  return text;
+}
+
+/** One `mirrors[i]` entry, or undefined when it has problems (all of them recorded). */
+function checkEntry(v: unknown, path: Path, problems: Problem[]): MirrorEntry | undefined {
+  if (!isObject(v)) {
+    problems.push({ path, message: 'must be a mapping with source, target and tags, tagPattern or allTags' });
+    return undefined;
+  }
+  const before = problems.length;
+  for (const key of Object.keys(v)) if (!entryKeys.includes(key)) problems.push({ path: [...path, key], message: `unknown key (known: ${entryKeys.join(', ')})` });
+  const source = repositoryRef(v.source, [...path, 'source'], problems);
+  const target = repositoryRef(v.target, [...path, 'target'], problems);
+  const entry: MirrorEntry = { source: source ?? '', target: target ?? '', referrers: false };
+  if (v.tags !== undefined) {
+    if (!Array.isArray(v.tags) || v.tags.length === 0) problems.push({ path: [...path, 'tags'], message: 'must be a non-empty list of tags' });
+    else {
+      v.tags.forEach((t, i) => {
+        if (typeof t !== 'string' || !tagGrammar.test(t)) problems.push({ path: [...path, 'tags', i], message: `${JSON.stringify(t)} is not a valid tag` });
+      });
+      entry.tags = v.tags.map(String);
+    }
+  }
+  if (v.tagPattern !== undefined) {
+    if (typeof v.tagPattern !== 'string') problems.push({ path: [...path, 'tagPattern'], message: 'must be a regular expression (a string)' });
+    else {
+      try {
+        entry.tagPattern = new RegExp(v.tagPattern);
+      } catch (e) {
+        problems.push({ path: [...path, 'tagPattern'], message: `not a regular expression: ${(e as Error).message}` });
+      }
+    }
+  }
+  if (v.allTags !== undefined) {
+    if (typeof v.allTags !== 'boolean') problems.push({ path: [...path, 'allTags'], message: 'must be true or false' });
+    else if (v.allTags) entry.allTags = true;
+  }
+  const chosen = [v.tags !== undefined, v.tagPattern !== undefined, v.allTags === true].filter(Boolean).length;
+  if (chosen !== 1) problems.push({ path, message: 'give exactly one of tags (a list), tagPattern (a regular expression) or allTags: true' });
+  if (v.platforms !== undefined) {
+    if (!Array.isArray(v.platforms) || v.platforms.length === 0) problems.push({ path: [...path, 'platforms'], message: 'must be a non-empty list such as [linux/amd64, linux/arm64]' });
+    else {
+      const specs: PlatformSpec[] = [];
+      v.platforms.forEach((p, i) => {
+        try {
+          specs.push(parsePlatform(String(p)));
+        } catch (e) {
+          problems.push({ path: [...path, 'platforms', i], message: (e as Error).message });
+        }
+      });
+      entry.platforms = specs;
+    }
+  }
+  if (v.referrers !== undefined) {
+    if (typeof v.referrers !== 'boolean') problems.push({ path: [...path, 'referrers'], message: 'must be true or false' });
+    else entry.referrers = v.referrers;
+  }
+  return problems.length === before ? entry : undefined;
+}
+
+/** The whole file: `concurrency` (1–64, default 4) and a non-empty `mirrors` list. */
+function checkConfig(v: unknown, problems: Problem[]): MirrorConfig {
+  const config: MirrorConfig = { concurrency: 4, mirrors: [] };
+  if (!isObject(v)) {
+    problems.push({ path: [], message: 'must be a mapping with a mirrors list' });
+    return config;
+  }
+  for (const key of Object.keys(v)) if (key !== 'concurrency' && key !== 'mirrors') problems.push({ path: [key], message: 'unknown key (known: concurrency, mirrors)' });
+  if (v.concurrency !== undefined) {
+    if (typeof v.concurrency !== 'number' || !Number.isInteger(v.concurrency) || v.concurrency < 1 || v.concurrency > 64) {
+      problems.push({ path: ['concurrency'], message: 'must be an integer from 1 to 64' });
+    } else config.concurrency = v.concurrency;
+  }
+  if (!Array.isArray(v.mirrors) || v.mirrors.length === 0) {
+    problems.push({ path: v.mirrors === undefined ? [] : ['mirrors'], message: 'mirrors: a non-empty list of {source, target, tags | tagPattern | allTags} is required' });
+    return config;
+  }
+  v.mirrors.forEach((e, i) => {
+    const entry = checkEntry(e, ['mirrors', i], problems);
+    if (entry) config.mirrors.push(entry);
+  });
+  return config;
+}
 
 /** `line N` of the node at `path`, or of its closest parent present in the document. */
-function lineOf(doc: Document, lines: LineCounter, path: readonly PropertyKey[]): number | undefined {
+function lineOf(doc: Document, lines: LineCounter, path: readonly (string | number)[]): number | undefined {
   for (let n = path.length; n >= 0; n--) {
-    const node = doc.getIn(path.slice(0, n) as unknown[], true) as { range?: [number, number, number] } | undefined;
+    const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
     if (node && typeof node === 'object' && node.range) return lines.linePos(node.range[0]).line;
   }
   return undefined;
@@ -100,27 +164,16 @@ export function parseMirrorConfig(text: string): MirrorConfig {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true });
   if (doc.errors.length) throw new MirrorConfigError(`mirror config is not valid YAML: ${doc.errors.map((e) => e.message).join('; ')}`);
-  const parsed = configSchema.safeParse(doc.toJS());
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => {
-      const line = lineOf(doc, lines, i.path);
-      const where = i.path.length ? i.path.join('.') : '(top level)';
-      return `${line !== undefined ? `line ${line}: ` : ''}${where}: ${i.message}`;
+  const problems: Problem[] = [];
+  const config = checkConfig(doc.toJS(), problems);
+  if (problems.length) {
+    const listed = problems.map((p) => {
+      const line = lineOf(doc, lines, p.path);
+      return `${line !== undefined ? `line ${line}: ` : ''}${p.path.length ? p.path.join('.') : '(top level)'}: ${p.message}`;
     });
-    throw new MirrorConfigError(`invalid mirror config:\n  ${problems.join('\n  ')}`);
+    throw new MirrorConfigError(`invalid mirror config:\n  ${listed.join('\n  ')}`);
   }
-  const strip = (s: string) => (s.startsWith('docker://') ? s.slice('docker://'.length) : s);
-  return {
-    concurrency: parsed.data.concurrency,
-    mirrors: parsed.data.mirrors.map((m) => {
-      const entry: MirrorEntry = { source: strip(m.source), target: strip(m.target), referrers: m.referrers };
-      if (m.tags) entry.tags = m.tags;
-      if (m.tagPattern !== undefined) entry.tagPattern = new RegExp(m.tagPattern);
-      if (m.allTags) entry.allTags = true;
-      if (m.platforms) entry.platforms = m.platforms.map(parsePlatform);
-      return entry;
-    }),
-  };
+  return config;
 }
 
 export interface MirrorImageResult {
