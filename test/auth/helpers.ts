@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
 import { startRegistry, type RunningRegistry } from '../../src/server.js';
 import { tempDir, removeDir } from '../helpers/processes.js';
@@ -25,13 +25,13 @@ export function htpasswdText(users: Record<string, string>): string {
 }
 
 /** Starts a registry whose config file holds `auth` (with `htpasswd: ./htpasswd` holding `users`). */
-export async function startAuthRegistry(auth: Record<string, unknown>, users: Record<string, string> = {}): Promise<AuthRegistry> {
+export async function startAuthRegistry(auth: Record<string, unknown>, users: Record<string, string> = {}, log?: Logger): Promise<AuthRegistry> {
   const dir = tempDir('wharf-auth-');
   writeFileSync(join(dir, 'htpasswd'), htpasswdText(users));
   const configPath = join(dir, 'wharf.yaml');
   writeFileSync(configPath, JSON.stringify({ data: './data', auth: { htpasswd: './htpasswd', ...auth } }, null, 2));
   const config = loadConfig({ config: configPath, listen: '127.0.0.1:0' }, {});
-  const running = await startRegistry(config, pino({ level: process.env.WHARF_TEST_LOG ?? 'silent' }));
+  const running = await startRegistry(config, log ?? pino({ level: process.env.WHARF_TEST_LOG ?? 'silent' }));
   return {
     url: running.url,
     host: new URL(running.url).host,
