@@ -231,6 +231,27 @@ export function parseKeyValues(pairs: string[] | undefined, option: string): Rec
   return out;
 }
 
+/**
+ * A manifest named next to a store (`wharf index create HOST/REPO:multi HOST/REPO:amd64 arm64 sha256:…`):
+ * a bare tag or digest, or a full reference that must be in the same repository; gives the tag or digest.
+ */
+export function sameRepositoryRef(input: string, storeSpec: string): string {
+  if (/^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(input) && !input.includes('/')) return input;
+  if (/^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/.test(input)) return input;
+  if (storeSpec.startsWith('oci:')) {
+    const dir = storeSpec.slice(4).split(':')[0];
+    const m = input.startsWith(`oci:${dir}:`) ? input.slice(`oci:${dir}:`.length) : undefined;
+    if (m) return m;
+    throw new UsageError(`${JSON.stringify(input)}: give a tag or digest of oci:${dir}`);
+  }
+  const ref = parseRef(input);
+  const store = parseRef(storeSpec);
+  if (ref.registry !== store.registry || ref.repository !== store.repository) {
+    throw new UsageError(`${JSON.stringify(input)} is not in ${store.registry}/${store.repository}: an index can only name manifests of its own repository (copy them there first with 'wharf cp')`);
+  }
+  return ref.digest ?? ref.tag ?? 'latest';
+}
+
 /** Commander collector for repeatable options. */
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
@@ -257,7 +278,6 @@ export class VerbContext {
    */
   async open(spec: string, role: 'source' | 'sink'): Promise<import('../client/locations.js').Location> {
     const { openLocation, parseLocation } = await import('../client/locations.js');
-    const { RegistryClient, dockerCredentials } = await import('../client/index.js');
     let parsed;
     try {
       parsed = parseLocation(spec);
@@ -270,20 +290,47 @@ export class VerbContext {
       if (parsed.digest !== undefined) ref.digest = parsed.digest;
       this.subject = { kind: 'manifest', ref };
     }
+    return openLocation(spec, { role, clientFor: await this.clientFactory() });
+  }
+
+  /**
+   * Opens a store to read and write in place (tag, attach, index): a repository (`HOST/REPO[:TAG|@DIGEST]`)
+   * or an existing layout (`oci:DIR[:REF]`). `want: 'tag'` demands a tag (the verb writes it); `'any'` a tag
+   * or a digest, `latest` when a registry reference names neither. Call `close()` on the store at the end.
+   */
+  async openStore(spec: string, want: 'tag' | 'any'): Promise<{ store: import('../client/content.js').ContentStore; reference: string; isTag: boolean }> {
+    const { parseLocation } = await import('../client/locations.js');
+    let parsed;
+    try {
+      parsed = parseLocation(spec);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    if (parsed.kind === 'archive') throw new UsageError(`${JSON.stringify(spec)}: an oci-archive cannot be changed in place; unpack it with 'wharf cp ${spec} oci:DIR' first`);
+    const isTag = parsed.reference !== undefined && !(parsed.kind === 'registry' ? parsed.digest !== undefined : parsed.reference.includes(':'));
+    if (want === 'tag' && !isTag) throw new UsageError(`${JSON.stringify(spec)} names no tag; give ${parsed.kind === 'registry' ? 'HOST/REPO:TAG' : 'oci:DIR:TAG'}`);
+    if (parsed.kind === 'layout' && parsed.reference === undefined) throw new UsageError(`${JSON.stringify(spec)} names no image; give oci:DIR:TAG or oci:DIR:sha256:…`);
+    const loc = await this.open(spec, 'source');
+    return { store: loc.store, reference: loc.reference ?? 'latest', isTag: isTag || loc.reference === undefined };
+  }
+
+  /**
+   * A synchronous `registry → client` function for the library (openLocation, mirror): one client per
+   * registry, with the docker/podman credentials and --insecure, closed when the verb ends.
+   */
+  async clientFactory(): Promise<(registry: string) => RegistryClient> {
+    const { RegistryClient, dockerCredentials } = await import('../client/index.js');
     const credentials = dockerCredentials();
-    return openLocation(spec, {
-      role,
-      clientFor: (registry) => {
-        let c = this.byRegistry.get(registry);
-        if (!c) {
-          const host = registry.replace(/^https?:\/\//, '');
-          c = new RegistryClient(registry, { credentials, insecure: this.opts.insecure ? [host] : [] });
-          this.byRegistry.set(registry, c);
-          this.clients.push(c);
-        }
-        return c;
-      },
-    });
+    return (registry) => {
+      let c = this.byRegistry.get(registry);
+      if (!c) {
+        const host = registry.replace(/^https?:\/\//, '');
+        c = new RegistryClient(registry, { credentials, insecure: this.opts.insecure ? [host] : [] });
+        this.byRegistry.set(registry, c);
+        this.clients.push(c);
+      }
+      return c;
+    };
   }
 
   async close(): Promise<void> {

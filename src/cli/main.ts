@@ -13,6 +13,13 @@ import { loginCommand, logoutCommand } from './commands/login.js';
 import { cpCommand } from './commands/cp.js';
 import { pushCommand } from './commands/push.js';
 import { pullCommand } from './commands/pull.js';
+import { inspectCommand } from './commands/inspect.js';
+import { tagCommand } from './commands/tag.js';
+import { artifactCommand } from './commands/artifact.js';
+import { attachCommand } from './commands/attach.js';
+import { referrersCommand } from './commands/referrers.js';
+import { indexCommand } from './commands/index.js';
+import { mirrorCommand } from './commands/mirror.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('wharf')
@@ -34,6 +41,13 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(cpCommand());
   program.addCommand(pushCommand());
   program.addCommand(pullCommand());
+  program.addCommand(inspectCommand());
+  program.addCommand(tagCommand());
+  program.addCommand(artifactCommand());
+  program.addCommand(attachCommand());
+  program.addCommand(referrersCommand());
+  program.addCommand(indexCommand());
+  program.addCommand(mirrorCommand());
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
