@@ -59,7 +59,7 @@ for (const { name, start } of places) {
     });
 
     test('push three files (one of 20 MiB, streamed from disk), pull them back byte-identical', async () => {
-      const store = place.store();
+      const store = await place.store();
       const src = join(dir, 'src-roundtrip');
       mkdirSync(src);
       writeFileSync(join(src, 'readme.txt'), 'hello artifact\n');
@@ -119,7 +119,7 @@ for (const { name, start } of places) {
     });
 
     test('bytes inputs, a config media type, and an artifact without files carries the empty layer', async () => {
-      const store = place.store();
+      const store = await place.store();
       const withBytes = await pushArtifact(store, {
         files: [{ bytes: Buffer.from('signature'), title: 'sig.bin', mediaType: 'application/vnd.example.sig' }],
         artifactType: 'application/vnd.example.signed',
@@ -139,7 +139,7 @@ for (const { name, start } of places) {
     });
 
     test('attach two artifacts to an image, list its referrers with and without an artifactType filter', async () => {
-      const store = place.store();
+      const store = await place.store();
       const image = await pushPlatformImage(store, { architecture: 'amd64', tag: 'app' });
       const sbom = await attach(store, 'app', { files: [{ bytes: Buffer.from('{"spdx":true}'), title: 'sbom.spdx.json', mediaType: 'application/spdx+json' }], artifactType: 'application/spdx+json' });
       const sig = await attach(store, image.digest, { files: [{ bytes: Buffer.from('sig'), title: 'sig' }], artifactType: 'application/vnd.example.sig', annotations: { 'org.example.signer': 'me' } });
@@ -170,7 +170,7 @@ for (const { name, start } of places) {
     });
 
     test('error paths: bad titles, untitled layers, missing references, an index, a bad artifactType or tag', async () => {
-      const store = place.store();
+      const store = await place.store();
       for (const title of ['a/b', '..', '.', '', 'x\0y', '/etc/passwd', 'dir\\file']) {
         await assert.rejects(pushArtifact(store, { files: [{ bytes: Buffer.from('x'), title }], artifactType: 'application/vnd.example' }), UnsafeTitleError, `title ${JSON.stringify(title)}`);
       }

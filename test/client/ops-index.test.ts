@@ -36,7 +36,7 @@ for (const { name, start } of places) {
     });
 
     test('create an index from two per-platform images: platforms come from their configs', async () => {
-      const store = place.store();
+      const store = await place.store();
       const amd = await pushPlatformImage(store, { architecture: 'amd64', tag: 'amd64' });
       const arm = await pushPlatformImage(store, { architecture: 'arm64', variant: 'v8', tag: 'arm64' });
       const index = await createIndex(store, { tag: 'multi', manifests: ['amd64', arm.digest], annotations: { 'org.example.k': 'v' } });
@@ -54,7 +54,7 @@ for (const { name, start } of places) {
     });
 
     test('Docker schema2 children make a Docker manifest list; mixed children an OCI index', async () => {
-      const store = place.store();
+      const store = await place.store();
       const a = await pushPlatformImage(store, { architecture: 'amd64', docker: true });
       const b = await pushPlatformImage(store, { architecture: 'arm', variant: 'v7', docker: true });
       const list = await createIndex(store, { tag: 'list', manifests: [a.digest, b.digest] });
@@ -70,7 +70,7 @@ for (const { name, start } of places) {
     });
 
     test('an index and an artifact may be children (without a platform); duplicates are refused', async () => {
-      const store = place.store();
+      const store = await place.store();
       const amd = await pushPlatformImage(store, { architecture: 'amd64', tag: 'amd' });
       const inner = await createIndex(store, { tag: 'inner', manifests: ['amd'] });
       const art = await attach(store, 'amd', { files: [], artifactType: 'application/vnd.example.att' });
@@ -92,7 +92,7 @@ for (const { name, start } of places) {
     });
 
     test('add replaces the child of the same platform (unless keepExisting), adds new platforms, moves the tag', async () => {
-      const store = place.store();
+      const store = await place.store();
       const amd = await pushPlatformImage(store, { architecture: 'amd64' });
       const arm = await pushPlatformImage(store, { architecture: 'arm64', variant: 'v8' });
       const first = await createIndex(store, { tag: 'multi', manifests: [amd.digest, arm.digest] });
@@ -122,7 +122,7 @@ for (const { name, start } of places) {
     });
 
     test('remove by platform and by digest; unmatched selectors and emptying are refused', async () => {
-      const store = place.store();
+      const store = await place.store();
       const amd = await pushPlatformImage(store, { architecture: 'amd64' });
       const arm = await pushPlatformImage(store, { architecture: 'arm64', variant: 'v8' });
       const armv7 = await pushPlatformImage(store, { architecture: 'arm', variant: 'v7' });

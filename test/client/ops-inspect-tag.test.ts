@@ -20,7 +20,7 @@ for (const { name, start } of places) {
     });
 
     test('inspect an image: config (platform, created, labels), layers and their total size', async () => {
-      const store = place.store();
+      const store = await place.store();
       const image = await pushPlatformImage(store, {
         architecture: 'arm64',
         variant: 'v8',
@@ -49,7 +49,7 @@ for (const { name, start } of places) {
     });
 
     test('inspect an index: its platforms, and with a platform the child for it', async () => {
-      const store = place.store();
+      const store = await place.store();
       const amd = await pushPlatformImage(store, { architecture: 'amd64', layers: [randomData(100)] });
       const arm = await pushPlatformImage(store, { architecture: 'arm64', variant: 'v8', layers: [randomData(200), randomData(300)] });
       const index = await createIndex(store, { tag: 'multi', manifests: [amd.digest, arm.digest] });
@@ -75,7 +75,7 @@ for (const { name, start } of places) {
     });
 
     test('inspect an artifact: artifactType, subject, annotations', async () => {
-      const store = place.store();
+      const store = await place.store();
       const image = await pushPlatformImage(store, { architecture: 'amd64', tag: 'app' });
       const art = await attach(store, 'app', {
         files: [{ bytes: Buffer.from('sbom'), title: 'sbom.json', mediaType: 'application/spdx+json' }],
@@ -93,7 +93,7 @@ for (const { name, start } of places) {
     });
 
     test('tag a manifest with several tags: the same bytes under each', async () => {
-      const store = place.store();
+      const store = await place.store();
       const image = await pushPlatformImage(store, { architecture: 'amd64', tag: 'v1' });
       const original = await store.resolve('v1');
       const tagged: string[] = [];

@@ -1,16 +1,17 @@
-// The places the operation tests run on: MemoryStore, and a RegistryStore over Wharf (in-process) and over the
-// reference registry (Distribution 2.8, which has no referrers API). Plus images built for a platform and
+// The places the operation tests run on: MemoryStore, an OCI image layout directory, and a RegistryStore over
+// Wharf (in-process) and over the reference registry (Distribution 2.8, which has no referrers API). Plus images built for a platform and
 // pushed through the ContentSink interface.
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { MediaType, MemoryStore, RegistryClient, type ContentStore, type Descriptor } from '../../src/client/index.js';
+import { join } from 'node:path';
+import { MediaType, MemoryStore, openLayout, RegistryClient, type ContentStore, type Descriptor } from '../../src/client/index.js';
 import { RegistryStore } from '../../src/client/remote-store.js';
-import { sha256, startReference, startWharf, uniqueRepo, type Target } from './helpers.js';
+import { removeDir, sha256, startReference, startWharf, tempDir, uniqueRepo, type Target } from './helpers.js';
 
 export interface Place {
   name: string;
-  /** A fresh, empty store (a new repository for registries). */
-  store(): ContentStore;
+  /** A fresh, empty store (a new repository for registries, a new directory for layouts). */
+  store(): Promise<ContentStore>;
   close(): Promise<void>;
 }
 
@@ -18,7 +19,7 @@ function registryPlace(target: Target): Place {
   const client = new RegistryClient(target.host, { credentials: false, retryBaseDelayMs: 10 });
   return {
     name: target.name,
-    store: () => new RegistryStore(client, uniqueRepo('ops')),
+    store: async () => new RegistryStore(client, uniqueRepo('ops')),
     close: async () => {
       await client.close();
       await target.close();
@@ -26,8 +27,19 @@ function registryPlace(target: Target): Place {
   };
 }
 
+function layoutPlace(): Place {
+  const root = tempDir('wharf-ops-layout-');
+  let n = 0;
+  return {
+    name: 'layout',
+    store: async () => openLayout(join(root, `l${++n}`), { create: true }),
+    close: async () => removeDir(root),
+  };
+}
+
 export const places: { name: string; start: () => Promise<Place> }[] = [
-  { name: 'memory', start: async () => ({ name: 'memory', store: () => new MemoryStore(), close: async () => {} }) },
+  { name: 'memory', start: async () => ({ name: 'memory', store: async () => new MemoryStore(), close: async () => {} }) },
+  { name: 'layout', start: async () => layoutPlace() },
   { name: 'wharf', start: async () => registryPlace(await startWharf()) },
   { name: 'reference', start: async () => registryPlace(await startReference()) },
 ];
