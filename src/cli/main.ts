@@ -20,6 +20,7 @@ import { attachCommand } from './commands/attach.js';
 import { referrersCommand } from './commands/referrers.js';
 import { indexCommand } from './commands/index.js';
 import { mirrorCommand } from './commands/mirror.js';
+import { tokenCommand } from './commands/token.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('wharf')
@@ -48,6 +49,7 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(referrersCommand());
   program.addCommand(indexCommand());
   program.addCommand(mirrorCommand());
+  program.addCommand(tokenCommand());
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
