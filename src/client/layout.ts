@@ -6,8 +6,12 @@
 // - index.json lists the roots (manifests pushed with `root: true`); a tag is the annotation
 //   `org.opencontainers.image.ref.name` of its entry (skopeo writes the bare tag, so do we). Children of an
 //   index are blobs only. Unknown fields of an existing index.json and of its entries are kept.
-// - Tagging replaces the entry that held the tag; an untagged entry for the same digest is dropped (the tagged
-//   entry lists it). The index is written atomically after every root push and on close().
+// - Tagging replaces the entry that held the tag: the old manifest stays a blob (resolvable by digest) and stays
+//   listed only through its other entries (skopeo and oras would keep it as an untagged entry, so index.json
+//   grows with every retag; here it does not). An untagged entry for the new digest is dropped (the tagged
+//   entry lists it). Untagged roots (artifacts with a subject) are listed once, without ref.name.
+// - referrers() reads every manifest reachable from index.json: the roots and, through indexes, their children.
+// - index.json is written atomically (temp, fsync, rename) after every root push or untag and on close().
 // - One process writes a layout at a time: like skopeo and umoci, there is no lock against other writers.
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
@@ -500,6 +504,20 @@ export class OciLayoutStore implements ContentStore {
     if (at < 0) next.push(tagged);
     this.index = { doc: this.index.doc, entries: next };
     this.dirty = true;
+  }
+
+  /**
+   * Removes a tag: its entry leaves index.json (the manifest stays as a blob, still resolvable by digest).
+   * False when no entry holds the tag.
+   */
+  async untag(tag: string, opts: ContentOptions = {}): Promise<boolean> {
+    opts.signal?.throwIfAborted();
+    const kept = this.index.entries.filter((e) => refOf(e) !== tag);
+    if (kept.length === this.index.entries.length) return false;
+    this.index = { doc: this.index.doc, entries: kept };
+    this.dirty = true;
+    await this.writeIndex();
+    return true;
   }
 
   /** Writes index.json atomically when it changed (writes are serialised; each writes the latest state). */

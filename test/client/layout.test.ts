@@ -341,6 +341,12 @@ describe('OciLayoutStore manifests and index.json', () => {
     await pushImage(store, b, { tag: 'v1' });
     assert.deepEqual(readFileSync(join(dir, 'index.json')), before);
     assert.deepEqual(await store.tags(), ['latest', 'v1']);
+    // untag drops the entry; the manifest stays resolvable by digest
+    assert.equal(await store.untag('latest'), true);
+    assert.equal(await store.untag('latest'), false);
+    assert.deepEqual(await store.tags(), ['v1']);
+    assert.deepEqual(indexJson(dir).manifests.map((e) => (e.annotations as Record<string, string>)[REF]), ['v1']);
+    assert.equal((await store.resolve(b.digest)).digest, b.digest);
   });
 
   test('untagged roots are listed once, without ref.name; tagging one replaces its untagged entry', async () => {
