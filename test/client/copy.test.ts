@@ -140,6 +140,9 @@ describe('copy between MemoryStores', () => {
     const childBlobs = (JSON.parse(child.bytes.toString()) as { layers: Descriptor[] }).layers.map((l) => l.digest);
     const blobsDone = events.slice(0, firstChild).filter((e): e is Extract<TransferEvent, { type: 'blob-done' }> => e.type === 'blob-done').map((e) => e.descriptor.digest);
     for (const d of childBlobs) assert.ok(blobsDone.includes(d), `layer ${d} done before its manifest`);
+    const progress = new Map<string, number>();
+    for (const e of events) if (e.type === 'blob-progress') progress.set(e.descriptor.digest, e.bytes);
+    for (const e of events) if (e.type === 'blob-done') assert.equal(progress.get(e.descriptor.digest), e.descriptor.size, `progress of ${e.descriptor.digest} reaches its size`);
   });
 
   test('a single image: a matching platform is accepted, another is an error', async () => {
@@ -328,6 +331,38 @@ describe('copy across registries', () => {
     assert.equal(back.blobsCopied, f.blobs);
     assert.ok((await rc.getManifest('cross/b', 'v1')).bytes.equals(f.index.bytes), 'Distribution serves the same index');
     assert.ok((await wc.getManifest('cross/c', f.amd64.digest)).bytes.equals(f.amd64.bytes), 'Wharf serves the same child');
+  });
+
+  test('concurrency bounds the transfers in flight; an aborted copy rejects', async () => {
+    const f = await fixture();
+    const proxy = await startFaultProxy(wharf.url);
+    const viaProxy = new RegistryClient(proxy.url, { credentials: false });
+    try {
+      for (const concurrency of [1, 2]) {
+        let active = 0;
+        let most = 0;
+        const onEvent = (e: TransferEvent) => {
+          if (e.type === 'blob-start') most = Math.max(most, ++active);
+          if (e.type === 'blob-done') active--;
+        };
+        await copy(f.store, 'v1', new RegistryStore(viaProxy, `bounded/c${concurrency}`), { concurrency, onEvent });
+        assert.equal(most, concurrency, `${concurrency}: blobs in flight at most`);
+      }
+
+      const controller = new AbortController();
+      let started = 0;
+      const aborted = copy(f.store, 'v1', new RegistryStore(viaProxy, 'bounded/aborted'), {
+        signal: controller.signal,
+        onEvent: (e) => {
+          if (e.type === 'blob-start' && ++started === 2) controller.abort(new Error('stop here'));
+        },
+      });
+      await assert.rejects(aborted, /stop here|abort/i);
+      assert.equal(await viaProxy.headManifest('bounded/aborted', 'v1'), undefined, 'no tag after an aborted copy');
+    } finally {
+      await viaProxy.close();
+      await proxy.close();
+    }
   });
 
   for (const side of ['source', 'sink'] as const) {

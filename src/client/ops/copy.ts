@@ -138,9 +138,30 @@ class Copier {
   /** The source's bytes of `descriptor` from `offset` (a registry serves a range; others are read and skipped). */
   private async open(descriptor: Descriptor, offset: number): Promise<Readable> {
     const opts = this.signal ? { signal: this.signal } : {};
-    if (offset === 0) return this.source.fetchBlob(descriptor, opts);
-    if (this.source instanceof RegistryStore) return this.source.fetchBlobFrom(descriptor, offset, opts);
-    return skipBytes(await this.source.fetchBlob(descriptor, opts), offset);
+    let stream: Readable;
+    if (offset === 0) stream = await this.source.fetchBlob(descriptor, opts);
+    else if (this.source instanceof RegistryStore) stream = await this.source.fetchBlobFrom(descriptor, offset, opts);
+    else stream = skipBytes(await this.source.fetchBlob(descriptor, opts), offset);
+    return this.counted(stream, descriptor, offset);
+  }
+
+  /** `stream` reporting blob-progress as the sink reads it (sinks that send in one request report nothing until the end). */
+  private counted(stream: Readable, descriptor: Descriptor, offset: number): Readable {
+    const emit = this.opts.onEvent;
+    if (!emit) return stream;
+    let bytes = offset;
+    const count = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        bytes += chunk.length;
+        emit({ type: 'blob-progress', descriptor, bytes });
+        cb(null, chunk);
+      },
+    });
+    stream.once('error', (e) => count.destroy(e));
+    count.once('close', () => {
+      if (!stream.destroyed) stream.destroy();
+    });
+    return stream.pipe(count);
   }
 
   blob(descriptor: Descriptor): Promise<void> {
@@ -160,7 +181,6 @@ class Copier {
       const r = await this.sink.pushBlob(descriptor, (offset) => this.open(descriptor, offset), {
         ...(this.signal ? { signal: this.signal } : {}),
         ...(this.mountFrom ? { mountFrom: this.mountFrom } : {}),
-        ...(emit ? { onProgress: (bytes: number) => emit({ type: 'blob-progress', descriptor, bytes }) } : {}),
       });
       if (r.existed) this.result.blobsSkipped++;
       else if (r.mounted) this.result.blobsMounted++;

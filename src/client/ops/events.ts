@@ -4,7 +4,7 @@ import type { Descriptor } from '../../oci/index.js';
 
 export type TransferEvent =
   | { type: 'blob-start'; descriptor: Descriptor }
-  /** `bytes`: how much of this blob the sink holds so far. */
+  /** `bytes`: how much of this blob the sink has read from the source so far (from the resume offset after a resumption). */
   | { type: 'blob-progress'; descriptor: Descriptor; bytes: number }
   /** `existed`: the sink had it, nothing moved; `mounted`: linked from another repository of the same registry. */
   | { type: 'blob-done'; descriptor: Descriptor; existed: boolean; mounted: boolean }
