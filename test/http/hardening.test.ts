@@ -93,6 +93,49 @@ describe('path traversal in names and references', () => {
   });
 });
 
+describe('request framing and odd request targets', () => {
+  let reg: HardenedRegistry;
+  let session = '';
+  before(async () => {
+    reg = await startHardenedRegistry('http:\n  bodyIdleTimeoutSeconds: 1\n');
+    session = (await startUpload(reg.url, 'framing/repo')).pathname;
+  });
+  after(async () => {
+    await reg?.close();
+  });
+
+  const cases: [string, () => string][] = [
+    ['a bad chunk size in a chunked body', () => `PATCH ${session} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\nabc\r\n0\r\n\r\n`],
+    ['Content-Length and Transfer-Encoding together', () => `PATCH ${session} HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n`],
+    ['two different Content-Lengths', () => `PATCH ${session} HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\nConnection: close\r\n\r\nabcd`],
+    ['a negative Content-Length', () => `PATCH ${session} HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\nConnection: close\r\n\r\n`],
+    ['a Content-Length beyond 2^53', () => `PATCH ${session} HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\nConnection: close\r\n\r\nabc`],
+    ['an unknown Transfer-Encoding', () => `PATCH ${session} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\nConnection: close\r\n\r\nabc`],
+    ['an absolute-form target', () => `GET http://127.0.0.1/v2/../../etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`],
+    ['an asterisk-form target', () => `OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`],
+    ['HTTP/1.0 without Host', () => `GET /v2/../x/tags/list HTTP/1.0\r\n\r\n`],
+    ['HTTP/2.0 on an HTTP/1 port', () => `GET /v2/ HTTP/2.0\r\nHost: x\r\n\r\n`],
+    ['a header without a colon', () => `GET /v2/ HTTP/1.1\r\nHost: x\r\nno colon here\r\nConnection: close\r\n\r\n`],
+    ['a bare LF line ending', () => `GET /v2/ HTTP/1.1\nHost: x\nConnection: close\n\n`],
+    ['binary garbage', () => '\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03' + 'A'.repeat(100) + '\r\n\r\n'],
+  ];
+  for (const [what, head] of cases) {
+    test(`${what}: a 4xx or a closed connection, never a 5xx`, async () => {
+      const res = await rawRequest(reg.url, head());
+      assert.ok(res.status === undefined ? res.closed : res.status < 500, `${what}: ${res.status} ${res.head}`);
+    });
+  }
+
+  test('afterwards the upload session is usable and nothing left the data directory', async () => {
+    const res = await call(reg.url, 'PATCH', session, { headers: { 'Content-Type': 'application/octet-stream' }, body: 'abc' });
+    assert.ok(res.status === 202 || res.status === 416, `the session still answers: ${res.status}`);
+    await res.arrayBuffer();
+    await expectStatus(await call(reg.url, 'GET', '/v2/'), 200, 'GET /v2/');
+    assertStoragePathsClean(reg, 'framing');
+    assert.deepEqual(reg.outsideData(), ['wharf.yaml']);
+  });
+});
+
 describe('limits', () => {
   let reg: HardenedRegistry;
   before(async () => {
