@@ -12,6 +12,9 @@
 //   entry lists it). Untagged roots (artifacts with a subject) are listed once, without ref.name.
 // - referrers() reads every manifest reachable from index.json: the roots and, through indexes, their children.
 // - index.json is written atomically (temp, fsync, rename) after every root push or untag and on close().
+// - Manifests are stored with the media type they were pushed with. Docker schema2 manifests and manifest
+//   lists are kept byte-exact too, but skopeo (1.9) only sees index.json entries of OCI media types (umoci lists
+//   them all): converting is the caller's choice, since it changes digests.
 // - One process writes a layout at a time: like skopeo and umoci, there is no lock against other writers.
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
