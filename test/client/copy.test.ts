@@ -299,6 +299,29 @@ for (const { name, start } of targets) {
       await one.close();
       assert.equal(single.digest, f.amd64.digest);
     });
+
+    test('registry → oci-archive → registry through openLocation', async () => {
+      const from = uniqueRepo('copy');
+      await copy(f.store, 'v1', store(from));
+      const clientFor = () => client;
+      const file = join(work, `image-${name}-${Date.now()}.tar`);
+      const src = await openLocation(`docker://${target.host}/${from}:v1`, { role: 'source', clientFor });
+      const out = await openLocation(`oci-archive:${file}:kept`, { role: 'sink', clientFor });
+      assert.equal(out.kind, 'archive');
+      const written = await copy(src.store, src.reference!, out.store, { tag: out.reference! });
+      await out.store.close();
+      assert.equal(written.digest, f.index.digest);
+      const back = await openLocation(`oci-archive:${file}:kept`, { role: 'source', clientFor });
+      const to = uniqueRepo('copy');
+      const dst = await openLocation(`${target.host}/${to}`, { role: 'sink', clientFor });
+      try {
+        const r = await copy(back.store, back.reference!, dst.store, { tag: 'from-archive' });
+        assert.equal(r.blobsCopied, f.blobs);
+        assert.ok((await client.getManifest(to, 'from-archive')).bytes.equals(f.index.bytes), 'index byte-identical after the archive');
+      } finally {
+        await back.store.close();
+      }
+    });
   });
 }
 
