@@ -3,6 +3,7 @@
 #
 #   scripts/services/postgres.sh start DIR   # initdb DIR/data, start it; prints KEY='VALUE' lines (sh-sourceable) when it answers
 #   scripts/services/postgres.sh stop DIR    # stop it (fast shutdown, then immediate, then SIGKILL) and leave DIR in place
+#   scripts/services/postgres.sh restart DIR # stop and start it again with the same data, port and password
 #
 # The server listens on 127.0.0.1 only (and a Unix socket in DIR). Superuser `wharf` with a random password
 # (scram-sha-256 over TCP); local socket connections are trusted. Database `postgres` exists; create your own.
@@ -22,7 +23,7 @@
 # it) and DIR is handed to that user. Installs nothing: the Debian package is `postgresql`.
 set -euo pipefail
 
-usage() { echo "usage: $0 start|stop DIR" >&2; exit 2; }
+usage() { echo "usage: $0 start|stop|restart DIR" >&2; exit 2; }
 [ $# -eq 2 ] || usage
 CMD=$1
 D=$(realpath -m -- "$2")
@@ -77,6 +78,26 @@ stop() {
   fi
 }
 
+# Starts the server on DATA and waits until it answers.
+launch() {
+  if ! as_owner "$BIN/pg_ctl" start -D "$DATA" -l "$LOG" -w -t "$TIMEOUT" \
+    -o "-c listen_addresses=127.0.0.1 -p $PORT -k $D -c fsync=off -c full_page_writes=off -c max_connections=200" >/dev/null 2>&1; then
+    log "FAILED: not ready on 127.0.0.1:$PORT after ${TIMEOUT}s (or it exited); log:"
+    tail -n 40 "$LOG" >&2
+    stop
+    exit 1
+  fi
+  log "ready: 127.0.0.1:$PORT (pid $(our_pid || echo ?), dir $D)"
+}
+
+# Stops and starts the server of an earlier `start` in DIR, keeping its data, port and password.
+restart() {
+  [ -s "$D/port" ] && [ -d "$DATA" ] || { log "FAILED: no server was started in $D"; exit 1; }
+  stop
+  PORT=$(cat "$D/port")
+  launch
+}
+
 start() {
   if [ -z "$BIN" ] || [ ! -x "$BIN/initdb" ] || [ ! -x "$BIN/pg_ctl" ]; then
     log "FAILED: no initdb/pg_ctl found (looked in ${PG_BIN:-/usr/lib/postgresql/*/bin}): install the Debian package postgresql"
@@ -108,14 +129,8 @@ start() {
     exit 1
   fi
   rm -f "$D/pwfile"
-  if ! as_owner "$BIN/pg_ctl" start -D "$DATA" -l "$LOG" -w -t "$TIMEOUT" \
-    -o "-c listen_addresses=127.0.0.1 -p $PORT -k $D -c fsync=off -c full_page_writes=off -c max_connections=200" >/dev/null 2>&1; then
-    log "FAILED: not ready on 127.0.0.1:$PORT after ${TIMEOUT}s (or it exited); log:"
-    tail -n 40 "$LOG" >&2
-    stop
-    exit 1
-  fi
-  log "ready: 127.0.0.1:$PORT (pid $(our_pid || echo ?), dir $D)"
+  echo "$PORT" >"$D/port"
+  launch
   echo "PG_URL='postgres://wharf:$password@127.0.0.1:$PORT/postgres'"
   echo "PG_PORT='$PORT'"
   echo "PG_USER='wharf'"
@@ -126,5 +141,6 @@ start() {
 case $CMD in
   start) start ;;
   stop) stop ;;
+  restart) restart ;;
   *) usage ;;
 esac

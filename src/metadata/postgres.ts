@@ -136,6 +136,19 @@ export class PostgresMetadataStore implements MetadataStore {
     }
   }
 
+  /** A single-statement write, run again (a few times) if the server aborted it to break a deadlock. */
+  private async write<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.pool.query<R>(text, values);
+      } catch (e) {
+        const code = (e as { code?: unknown }).code;
+        if (attempt < maxAttempts && (code === '40P01' || code === '40001')) continue;
+        throw this.wrap(e);
+      }
+    }
+  }
+
   /** Runs fn in a transaction; runs it again (a few times) after a deadlock, serialization or key race. */
   private async transaction<T>(fn: (c: Queryable) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
@@ -211,7 +224,7 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async unlinkBlob(repo: string, digest: string): Promise<boolean> {
-    const r = await this.query(`DELETE FROM repository_blobs WHERE repository_id = ${repoIdOf} AND digest = $2`, [repo, digest]);
+    const r = await this.write(`DELETE FROM repository_blobs WHERE repository_id = ${repoIdOf} AND digest = $2`, [repo, digest]);
     return (r.rowCount ?? 0) > 0;
   }
 
@@ -254,12 +267,24 @@ export class PostgresMetadataStore implements MetadataStore {
     const tagNames = [...new Set(tags)].sort();
     await this.transaction(async (c) => {
       const id = await this.ensureRepo(c, repo);
-      const inserted = await c.query(
-        `INSERT INTO manifests (repository_id, digest, media_type, size, body, artifact_type, subject, annotations, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (repository_id, digest) DO NOTHING`,
-        [id, m.digest, m.mediaType, m.size, m.body, m.artifactType ?? null, m.subject ?? null, m.annotations ? JSON.stringify(m.annotations) : null, m.createdAt],
-      );
-      if ((inserted.rowCount ?? 0) > 0) {
+      // Insert the manifest (or find it there) and hold a key-share lock on its row before touching tags: a
+      // concurrent delete of this manifest then either finishes first (and the insert runs again) or waits for
+      // this commit. Locking the manifest before the tag rows is the order a delete uses too (manifest row, then
+      // the tags its cascade removes), so the two cannot deadlock.
+      let inserted = false;
+      for (let attempt = 1; ; attempt++) {
+        const r = await c.query(
+          `INSERT INTO manifests (repository_id, digest, media_type, size, body, artifact_type, subject, annotations, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (repository_id, digest) DO NOTHING`,
+          [id, m.digest, m.mediaType, m.size, m.body, m.artifactType ?? null, m.subject ?? null, m.annotations ? JSON.stringify(m.annotations) : null, m.createdAt],
+        );
+        inserted = (r.rowCount ?? 0) > 0;
+        if (inserted) break;
+        const held = await c.query('SELECT 1 FROM manifests WHERE repository_id = $1 AND digest = $2 FOR KEY SHARE', [id, m.digest]);
+        if (held.rows.length > 0) break;
+        if (attempt >= maxAttempts) throw new Error(`manifest ${m.digest} in ${repo} kept disappearing while being stored`);
+      }
+      if (inserted) {
         const targets = [...[...new Set(m.blobs)].map((d) => [d, 'blob']), ...[...new Set(m.manifests)].map((d) => [d, 'manifest'])].sort();
         if (targets.length > 0) {
           await c.query(
@@ -270,8 +295,6 @@ export class PostgresMetadataStore implements MetadataStore {
         }
       }
       if (tagNames.length > 0) {
-        // The foreign key locks the manifest row: a concurrent delete either waits for this commit (and then
-        // removes these tags with the manifest) or has committed first (and this transaction runs again).
         await c.query(
           `INSERT INTO tags (repository_id, name, digest, updated_at) SELECT $1, t.name, $2, $3 FROM unnest($4::text[]) AS t (name)
            ON CONFLICT (repository_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at`,
@@ -283,12 +306,12 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async deleteManifest(repo: string, digest: string): Promise<boolean> {
     // References and tags go with it (ON DELETE CASCADE), in the same statement.
-    const r = await this.query(`DELETE FROM manifests WHERE repository_id = ${repoIdOf} AND digest = $2`, [repo, digest]);
+    const r = await this.write(`DELETE FROM manifests WHERE repository_id = ${repoIdOf} AND digest = $2`, [repo, digest]);
     return (r.rowCount ?? 0) > 0;
   }
 
   async deleteTag(repo: string, tag: string): Promise<boolean> {
-    const r = await this.query(`DELETE FROM tags WHERE repository_id = ${repoIdOf} AND name = $2`, [repo, tag]);
+    const r = await this.write(`DELETE FROM tags WHERE repository_id = ${repoIdOf} AND name = $2`, [repo, tag]);
     return (r.rowCount ?? 0) > 0;
   }
 

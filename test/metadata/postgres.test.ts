@@ -9,8 +9,10 @@ import { PostgresMetadataStore, MetadataConnectionError, SchemaVersionError, red
 import { postgresMigrations } from '../../src/metadata/postgres-schema.js';
 import { openMetadata } from '../../src/metadata/index.js';
 import type { ManifestWrite, MetadataStore } from '../../src/metadata/store.js';
-import { createPostgresDatabase, sharedPostgres, type PostgresDatabase } from '../helpers/services.js';
-import { freePort } from '../helpers/processes.js';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { createPostgresDatabase, sharedPostgres, startPostgres, type PostgresDatabase } from '../helpers/services.js';
+import { freePort, projectRoot } from '../helpers/processes.js';
 
 const dg = (c: string | number) => 'sha256:' + String(c).repeat(64).slice(0, 64);
 
@@ -119,6 +121,30 @@ describe('postgres metadata store: migrations, errors, concurrency', () => {
     });
     assert.equal(redactUrl('postgresql://u:p@h/d'), 'postgresql://u:***@h/d');
     assert.equal(redactUrl('postgres://u@h/d'), 'postgres://u@h/d');
+  });
+
+  test('while the server is down requests fail naming the database; after it is back the store reconnects', async () => {
+    const own = await startPostgres(); // a private server: this test stops it
+    const script = join(projectRoot, 'scripts', 'services', 'postgres.sh');
+    const store = await PostgresMetadataStore.open(own.url);
+    try {
+      await store.putManifest('outage', manifest(dg('d')), ['before']);
+      const stopped = spawnSync('bash', [script, 'stop', own.dir!], { encoding: 'utf8', timeout: 60_000 });
+      assert.equal(stopped.status, 0, stopped.stderr);
+      await assert.rejects(store.getManifestByTag('outage', 'before'), (e: unknown) => {
+        assert.ok(e instanceof MetadataConnectionError, `a MetadataConnectionError, got ${String(e)}`);
+        assert.match(e.message, /^PostgreSQL at postgres:\/\/wharf:\*\*\*@127\.0\.0\.1:\d+\/postgres: /);
+        return true;
+      });
+      const restarted = spawnSync('bash', [script, 'restart', own.dir!], { encoding: 'utf8', timeout: 90_000 });
+      assert.equal(restarted.status, 0, restarted.stderr);
+      assert.equal((await store.getManifestByTag('outage', 'before'))?.digest, dg('d'), 'the committed write survived and is read again');
+      await store.putManifest('outage', manifest(dg('e')), ['after']);
+      assert.deepEqual(await store.listTags('outage', { limit: 10 }), ['after', 'before']);
+    } finally {
+      await store.close();
+      await own.stop();
+    }
   });
 
   test('openMetadata takes postgres:// and postgresql:// URLs', async () => {
