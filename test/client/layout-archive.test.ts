@@ -94,13 +94,14 @@ describe('OciArchiveStore', () => {
     await assert.rejects(store.resolve('v1'), /is closed/);
   });
 
-  test('read mode serves what write mode wrote, byte for byte; pushes are refused', async () => {
+  test('read mode serves what write mode wrote, byte for byte; pushes are refused', async (t) => {
     const file = join(work, 'rt.tar');
     const writer = await openArchive(file, { mode: 'write' });
     const image = buildImage();
     await pushImage(writer, image, 'v1');
     await writer.close();
     const reader = await openArchive(file, { mode: 'read' });
+    t.after(() => reader.close());
     assert.deepEqual(await reader.tags(), ['v1']);
     const m = await reader.resolve('v1');
     assert.deepEqual(m.bytes, image.manifest);
