@@ -6,8 +6,8 @@
 // - write mode starts from an empty layout and, on close(), writes the tar to a temp file next to FILE, fsyncs
 //   it and renames it over FILE (an existing archive is replaced, as skopeo does). Nothing appears at FILE
 //   before close(); discard() drops the work without writing.
-// close() (and discard()) remove the temp directory.
-import { createReadStream } from 'node:fs';
+// close() (and discard()) remove the temp directory; one left open when the process exits is removed then.
+import { createReadStream, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
@@ -24,6 +24,24 @@ export type ArchiveMode = 'read' | 'write';
 
 /** A fixed timestamp for every entry, so the same content always gives the same archive bytes. */
 const entryTime = new Date(0);
+
+/** Temp directories of archives not yet closed; removed at process exit (a caller that forgot close()). */
+const openWorkDirs = new Set<string>();
+let exitHookInstalled = false;
+
+function trackWorkDir(dir: string): void {
+  openWorkDirs.add(dir);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const d of openWorkDirs) rmSync(d, { recursive: true, force: true });
+  });
+}
+
+async function removeWorkDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  openWorkDirs.delete(dir);
+}
 
 function errorCode(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | undefined)?.code;
@@ -229,14 +247,14 @@ export class OciArchiveStore implements ContentStore {
       }
     } finally {
       this.finished = true;
-      await rm(this.workDir, { recursive: true, force: true });
+      await removeWorkDir(this.workDir);
     }
   }
 
   /** Drops everything without writing FILE (write mode) and removes the temp directory. */
   async discard(): Promise<void> {
     this.finished = true;
-    await rm(this.workDir, { recursive: true, force: true });
+    await removeWorkDir(this.workDir);
   }
 }
 
@@ -258,6 +276,7 @@ export async function openArchive(file: string, opts: { mode: ArchiveMode }): Pr
     if (existing?.isDirectory()) throw new ClientError(`${file} is a directory; an OCI archive is a tar file (use oci:${file} for a layout directory)`);
   }
   const workDir = await mkdtemp(join(tmpdir(), 'wharf-oci-archive-'));
+  trackWorkDir(workDir);
   try {
     if (opts.mode === 'read') {
       await extractArchive(file, workDir);
@@ -269,7 +288,7 @@ export async function openArchive(file: string, opts: { mode: ArchiveMode }): Pr
     const layout = await openLayout(workDir, { create: true, name: `oci-archive:${file}` });
     return new OciArchiveStore(file, 'write', layout, workDir);
   } catch (e) {
-    await rm(workDir, { recursive: true, force: true });
+    await removeWorkDir(workDir);
     throw e;
   }
 }

@@ -1,8 +1,10 @@
 // OciArchiveStore on real files: writing an archive (atomically, on close only), reading it back (plain and
 // gzipped), refusing writes in read mode, temp directories removed, and hostile archives (`..`, absolute
-// paths, links, devices, garbage) refused without writing anything outside the temp directory.
+// paths, links, devices, garbage) refused without writing anything outside the temp directory; temp
+// directories of archives left open are removed at process exit.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -11,6 +13,7 @@ import tar from 'tar-stream';
 import { MediaType, type Descriptor } from '../../src/oci/index.js';
 import { ClientError, openArchive, openLayout, type ContentSink } from '../../src/client/index.js';
 import { buildImage, readAll, removeDir, sha256, tempDir, type Image } from './helpers.js';
+import { projectRoot } from '../helpers/processes.js';
 
 function blobDescriptor(data: Buffer, mediaType = 'application/octet-stream'): Descriptor {
   return { mediaType, digest: sha256(data), size: data.length };
@@ -141,6 +144,25 @@ describe('OciArchiveStore', () => {
     assert.equal(existsSync(w.workDir), false);
     await w.close();
     assert.equal(existsSync(file), false);
+  });
+
+  test('an archive left open is cleaned up when the process exits', async () => {
+    const file = join(work, 'left-open.tar');
+    const w = await openArchive(file, { mode: 'write' });
+    await pushImage(w, buildImage(), 'v1');
+    await w.close();
+    const script = [
+      `import { openArchive } from ${JSON.stringify(join(projectRoot, 'src', 'client', 'layout-archive.ts'))};`,
+      `const r = await openArchive(${JSON.stringify(file)}, { mode: 'read' });`,
+      `const w = await openArchive(${JSON.stringify(join(work, 'never-written.tar'))}, { mode: 'write' });`,
+      `console.log(JSON.stringify([r.workDir, w.workDir]));`,
+    ].join('\n');
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: projectRoot, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(child.status, 0, child.stderr);
+    const dirs = JSON.parse(child.stdout.trim().split('\n').pop()!) as string[];
+    assert.equal(dirs.length, 2);
+    for (const d of dirs) assert.equal(existsSync(d), false, `${d} removed at exit`);
+    assert.equal(existsSync(join(work, 'never-written.tar')), false);
   });
 
   test('gzip-compressed archives and ./-prefixed names are read', async () => {
