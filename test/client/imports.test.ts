@@ -9,7 +9,8 @@ import { projectRoot } from '../helpers/processes.js';
 const clientDir = join(projectRoot, 'src', 'client');
 const ociDir = join(projectRoot, 'src', 'oci');
 /** npm packages the client may use. */
-const allowedPackages = new Set(['undici']);
+// undici (HTTP), tar-stream (OCI archives), yaml (mirror lists): the client's only packages; none of them is server code.
+const allowedPackages = new Set(['undici', 'tar-stream', 'yaml']);
 
 function walk(dir: string, out: string[] = []): string[] {
   for (const entry of readdirSync(dir).sort()) {
