@@ -12,7 +12,9 @@ import type { ManifestWrite, MetadataStore } from '../../src/metadata/store.js';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createPostgresDatabase, sharedPostgres, startPostgres, type PostgresDatabase } from '../helpers/services.js';
-import { freePort, projectRoot } from '../helpers/processes.js';
+import { writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { freePort, projectRoot, tempDir, removeDir } from '../helpers/processes.js';
 
 const dg = (c: string | number) => 'sha256:' + String(c).repeat(64).slice(0, 64);
 
@@ -144,6 +146,31 @@ describe('postgres metadata store: migrations, errors, concurrency', () => {
     } finally {
       await store.close();
       await own.stop();
+    }
+  });
+
+  test('pg is loaded only when a postgres URL is opened, never on the default (SQLite) path', () => {
+    const dir = tempDir('wharf-pg-lazy-');
+    try {
+      const script = join(dir, 'check.mts');
+      const index = pathToFileURL(join(projectRoot, 'src', 'metadata', 'index.ts')).href;
+      writeFileSync(
+        script,
+        `import { createRequire } from 'node:module';
+const { openMetadata } = await import(${JSON.stringify(index)});
+const pgLoaded = () => Object.keys(createRequire(import.meta.url).cache).some((p) => p.includes('/node_modules/pg/'));
+const s = await openMetadata('sqlite::memory:');
+await s.close();
+const afterSqlite = pgLoaded();
+await openMetadata('postgres://nobody@127.0.0.1:1/none').catch(() => undefined);
+console.log(JSON.stringify({ afterSqlite, afterPostgres: pgLoaded() }));
+`,
+      );
+      const r = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: projectRoot, encoding: 'utf8', timeout: 60_000 });
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout), { afterSqlite: false, afterPostgres: true });
+    } finally {
+      removeDir(dir);
     }
   });
 
