@@ -30,16 +30,17 @@ export function cliEnv(authDir: string): NodeJS.ProcessEnv {
   };
 }
 
-/** Runs `wharf <args>` and collects its exit code and output (killed after 20 s). */
-export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+/** Runs `wharf <args>` and collects its exit code and output (killed after 60 s: a loaded machine is slow to start tsx). `input` is piped to stdin. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv, opts: { input?: string | Buffer } = {}): Promise<CliResult> {
   const { cmd, argv } = wharfCommand(args);
   return new Promise((resolve, reject) => {
-    const proc = spawn(cmd, argv, { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(cmd, argv, { cwd: projectRoot, env, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (opts.input !== undefined) proc.stdin!.end(opts.input);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    proc.stdout.on('data', (d: Buffer) => out.push(d));
-    proc.stderr.on('data', (d: Buffer) => err.push(d));
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
+    proc.stdout!.on('data', (d: Buffer) => out.push(d));
+    proc.stderr!.on('data', (d: Buffer) => err.push(d));
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000);
     proc.once('error', (e) => {
       clearTimeout(timer);
       reject(e);
@@ -99,4 +100,19 @@ export async function seed(client: RegistryClient, prefix: string): Promise<Seed
   return { repo, other, image, digest, indexDigest, index, doomed };
 }
 
-export { tempDir, removeDir, sha256 };
+/** An image whose config names a platform (for index and --platform tests). */
+export function buildPlatformImage(os: string, architecture: string, variant?: string): Image {
+  const config = Buffer.from(JSON.stringify({ architecture, os, ...(variant ? { variant } : {}), rootfs: { type: 'layers', diff_ids: [] }, n: Math.random().toString(36).slice(2) }));
+  const layer = Buffer.from(`layer of ${os}/${architecture} ${Math.random()}`);
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.ociManifest,
+      config: { mediaType: MediaType.ociConfig, digest: sha256(config), size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length }],
+    }),
+  );
+  return { config, layers: [layer], manifest, digest: sha256(manifest) };
+}
+
+export { tempDir, removeDir, sha256, buildImage, pushImage };

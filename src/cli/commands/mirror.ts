@@ -62,7 +62,7 @@ export function mirrorCommand(): Command {
         if (opts.json) printJson(summary);
         else {
           const rows = [['SOURCE', 'TARGET', 'STATUS', 'DIGEST', 'COPIED']];
-          for (const r of summary.images) rows.push([r.source, r.target, r.status, r.digest ?? '-', r.status === 'copied' ? `${r.blobsCopied} blobs, ${formatBytes(r.bytesCopied)}` : '-']);
+          for (const r of summary.images) rows.push([r.source, r.target, r.status, r.digest ?? '-', r.status === 'copied' ? `${r.blobsCopied} blobs (${formatBytes(r.bytesCopied)}), ${r.blobsMounted} mounted` : '-']);
           printLines(table(rows));
           info(opts, `${summary.copied} copied, ${summary.upToDate} up to date, ${summary.failed} failed; ${summary.blobsCopied} blobs copied (${formatBytes(summary.bytesCopied)}), ${summary.blobsMounted} mounted`);
         }
