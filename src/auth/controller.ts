@@ -50,6 +50,8 @@ export class AccessController {
   readonly verifier: TokenVerifier;
   /** Which challenge the registry sends: Basic, or Bearer (built-in token service or external issuers). */
   readonly mode: 'basic' | 'bearer';
+  /** Who made each request in flight (for the request log line); entries go with their requests. */
+  private readonly callers = new WeakMap<IncomingMessage, string>();
 
   constructor(
     readonly config: AuthConfig,
@@ -130,6 +132,16 @@ export class AccessController {
     throw this.unauthorized(req, `unsupported authorization scheme ${JSON.stringify(scheme.slice(0, 20))}`, needed);
   }
 
+  /** The authenticated user of a request (for the log), once access control has run. */
+  userOf(req: IncomingMessage): string | undefined {
+    return this.callers.get(req);
+  }
+
+  /** Records who made a request that authenticated outside `require` (the token endpoint). */
+  noteCaller(req: IncomingMessage, user: string): void {
+    this.callers.set(req, user);
+  }
+
   /** Whether the caller may do what `needed` asks: a token by its access claim, anyone else by the policies. */
   permits(p: Principal, needed: AccessEntry): boolean {
     if (p.token) return covers(p.token.access, needed);
@@ -156,6 +168,7 @@ export class AccessController {
   /** Authenticates and checks that `needed` (if any) is allowed; throws 401/403. */
   async require(req: IncomingMessage, needed: AccessEntry | undefined, tlsClient?: TLSClientIdentity): Promise<Principal> {
     const p = await this.authenticate(req, needed, tlsClient);
+    if (p.user !== undefined) this.callers.set(req, p.user);
     if (needed === undefined) {
       // GET /v2/: tells clients whether (and how) to authenticate.
       if (p.via === 'anonymous') throw this.unauthorized(req, 'authentication required');

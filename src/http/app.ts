@@ -66,6 +66,7 @@ export function createApp({ registry, log, readOnly = false, limits, auth }: App
           ms: Math.round(performance.now() - started),
           aborted: !res.writableFinished || undefined,
           tlsClient: tlsClient?.subject,
+          user: auth?.userOf(req),
         },
         'request',
       );

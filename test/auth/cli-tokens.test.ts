@@ -67,6 +67,24 @@ describe('wharf token (API keys through the CLI)', () => {
     assert.equal(list.code, 1);
   });
 
+  test('against a Basic-mode registry too (the transport answers the Basic challenge)', async () => {
+    const basicReg = await startAuthRegistry({ admins: ['root'] }, { root: 'root-secret' });
+    const dir = tempDir('wharf-cli-basic-');
+    try {
+      writeDockerConfig(dir, basicReg.host, 'root', 'root-secret');
+      const created = await runCli(['token', 'create', '--json', basicReg.host, 'robot', '--expires', '1h'], cliEnv(dir));
+      assert.equal(created.code, 0, created.stderr);
+      const key = JSON.parse(created.stdout) as { name: string; subject: string; secret: string };
+      assert.deepEqual([key.name, key.subject], ['robot', 'robot'], 'the subject defaults to the key name');
+      const res = await fetch(`${basicReg.url}/v2/`, { headers: { authorization: 'Basic ' + Buffer.from(`robot:${key.secret}`).toString('base64') } });
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+    } finally {
+      await basicReg.close();
+      removeDir(dir);
+    }
+  });
+
   test('bad input is a usage error', async () => {
     const r = await runCli(['token', 'create', reg.host], cliEnv(adminDir));
     assert.equal(r.code, 2);

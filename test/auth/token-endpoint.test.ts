@@ -125,6 +125,7 @@ describe('token endpoint', () => {
     await new Promise((res) => setTimeout(res, 50)); // the request line is logged on close
     const all = logLines.join('');
     assert.ok(all.includes('"path":"/token?service=wharf&password=REDACTED&refresh_token=REDACTED"'), 'the token request is logged, redacted');
+    assert.ok(/"path":"\/v2\/alice\/app\/tags\/list"[^\n]*"user":"alice"/.test(all), 'the request line names the authenticated user');
     for (const s of [secret, 'alice-secret', 'bob-secret', token, token.split('.')[2]!, Buffer.from('alice:alice-secret').toString('base64')]) {
       assert.ok(!all.includes(s), `the log does not contain ${s.slice(0, 12)}…`);
     }

@@ -34,6 +34,7 @@ function badLogin(auth: AccessController): RegistryError {
 
 async function answer(ctx: Ctx, tokens: TokenService, auth: AccessController, login: RefreshLogin | undefined, scopes: string[], offline: boolean, refreshToken?: string): Promise<void> {
   const subject = login?.subject;
+  if (subject !== undefined) auth.noteCaller(ctx.req, subject);
   const access = auth.policy.grant(subject, parseScopes(scopes));
   const issued = await tokens.issueAccess(subject, access);
   const body: Record<string, unknown> = {
