@@ -43,6 +43,25 @@ export function redactUrl(url: string): string {
   }
 }
 
+const defaultPoolMax = 10;
+
+/**
+ * Takes Wharf's own URL parameter `pool_max` (connections per process, default 10) out of the URL; the rest is
+ * node-postgres' connection string. Throws on a value that is not a whole number from 1 to 1000.
+ */
+export function splitPoolMax(url: string): { connectionString: string; poolMax: number } {
+  const m = /([?&])pool_max=([^&#]*)(&?)/.exec(url);
+  if (!m) return { connectionString: url, poolMax: defaultPoolMax };
+  const value = decodeURIComponent(m[2]!);
+  const poolMax = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!(poolMax >= 1 && poolMax <= 1000)) {
+    throw new Error(`metadata URL ${redactUrl(url)}: pool_max must be a whole number from 1 to 1000, not ${JSON.stringify(value)}`);
+  }
+  // Drop "pool_max=…" with one of the separators around it.
+  const rest = m[3] ? url.slice(0, m.index + 1) + url.slice(m.index + m[0].length) : url.slice(0, m.index) + url.slice(m.index + m[0].length);
+  return { connectionString: rest, poolMax };
+}
+
 /** BIGINT (oid 20) as a number: sizes and millisecond times are far below 2^53. */
 const types: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: string) => {
@@ -93,19 +112,22 @@ export class PostgresMetadataStore implements MetadataStore {
     /** The URL with the password hidden. */
     readonly location: string,
     readonly schema: SchemaStatus,
+    /** Connections this store may hold at once. */
+    readonly poolMax: number,
   ) {}
 
   /** Connects, applies pending migrations and returns the store. Throws MetadataConnectionError if it cannot connect. */
   static async open(url: string): Promise<PostgresMetadataStore> {
-    const location = redactUrl(url);
+    const { connectionString, poolMax } = splitPoolMax(url);
+    const location = redactUrl(connectionString);
     const pool = new pg.Pool({
-      connectionString: url,
+      connectionString,
       types,
       options: '-c synchronous_commit=on',
       application_name: 'wharf',
       connectionTimeoutMillis: 15_000,
       idleTimeoutMillis: 30_000,
-      max: 10,
+      max: poolMax,
     });
     // An idle connection that the server drops must not crash the process: the next query reconnects.
     pool.on('error', () => undefined);
@@ -119,7 +141,7 @@ export class PostgresMetadataStore implements MetadataStore {
     try {
       const schema = await migrate(client);
       client.release();
-      return new PostgresMetadataStore(pool, location, schema);
+      return new PostgresMetadataStore(pool, location, schema, poolMax);
     } catch (e) {
       client.release(true);
       await pool.end().catch(() => undefined);

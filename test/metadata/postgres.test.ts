@@ -5,7 +5,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { runMetadataSuite } from '../suites/metadata.suite.js';
-import { PostgresMetadataStore, MetadataConnectionError, SchemaVersionError, redactUrl } from '../../src/metadata/postgres.js';
+import { PostgresMetadataStore, MetadataConnectionError, SchemaVersionError, redactUrl, splitPoolMax } from '../../src/metadata/postgres.js';
 import { postgresMigrations } from '../../src/metadata/postgres-schema.js';
 import { openMetadata } from '../../src/metadata/index.js';
 import type { ManifestWrite, MetadataStore } from '../../src/metadata/store.js';
@@ -171,6 +171,26 @@ console.log(JSON.stringify({ afterSqlite, afterPostgres: pgLoaded() }));
       assert.deepEqual(JSON.parse(r.stdout), { afterSqlite: false, afterPostgres: true });
     } finally {
       removeDir(dir);
+    }
+  });
+
+  test('pool_max sets the connections per process and is not passed on to the server', async () => {
+    assert.deepEqual(splitPoolMax('postgres://u@h/d'), { connectionString: 'postgres://u@h/d', poolMax: 10 });
+    assert.deepEqual(splitPoolMax('postgres://u@h/d?pool_max=3'), { connectionString: 'postgres://u@h/d', poolMax: 3 });
+    assert.deepEqual(splitPoolMax('postgres://u@h/d?sslmode=disable&pool_max=3&x=1'), { connectionString: 'postgres://u@h/d?sslmode=disable&x=1', poolMax: 3 });
+    assert.throws(() => splitPoolMax('postgres://u:s3cret@h/d?pool_max=0'), (e: Error) => {
+      assert.match(e.message, /pool_max must be a whole number from 1 to 1000, not "0"/);
+      assert.ok(!e.message.includes('s3cret'), e.message);
+      return true;
+    });
+    const store = await PostgresMetadataStore.open(`${db.url}?pool_max=1`);
+    try {
+      assert.equal(store.poolMax, 1);
+      // One connection still serves many concurrent calls, each in turn.
+      await Promise.all(Array.from({ length: 20 }, (_, i) => store.putManifest('pool/one', manifest(dg(`p${i % 10}`)), [`t${i}`])));
+      assert.equal((await store.listTags('pool/one', { limit: 100 })).length, 20);
+    } finally {
+      await store.close();
     }
   });
 
