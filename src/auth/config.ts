@@ -71,6 +71,8 @@ export const authSchema = z
     /** Users who may do everything (and manage API keys); `group:NAME` names every member of a group. */
     admins: z.array(name).default([]),
     policies: z.array(policySchema).default([]),
+    /** Failed logins one client address may make per minute before it gets 429 for the rest of the minute; 0 = no limit. */
+    maxFailedLogins: z.number().int().min(0).default(20),
   })
   .strict();
 

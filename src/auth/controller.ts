@@ -17,6 +17,7 @@ import { loadSigningKey } from './signing-key.js';
 import { TokenService, TokenVerifier, TokenInvalidError, type RefreshLogin, type VerifiedToken } from './tokens.js';
 import { covers, formatScope, requiredAccess, type AccessEntry } from './scope.js';
 import { filteredCatalog } from './catalog.js';
+import { LoginThrottle } from './throttle.js';
 
 export interface Principal {
   /** The policy subject; undefined for the anonymous caller (and anonymous tokens). */
@@ -52,6 +53,7 @@ export class AccessController {
   readonly mode: 'basic' | 'bearer';
   /** Who made each request in flight (for the request log line); entries go with their requests. */
   private readonly callers = new WeakMap<IncomingMessage, string>();
+  private readonly throttle: LoginThrottle;
 
   constructor(
     readonly config: AuthConfig,
@@ -64,16 +66,31 @@ export class AccessController {
     this.tokens = config.token ? new TokenService(config.token, loadSigningKey(config.token.key, deps.dataDir)) : undefined;
     this.verifier = new TokenVerifier(this.tokens, config.external);
     this.mode = this.verifier.enabled ? 'bearer' : 'basic';
+    this.throttle = new LoginThrottle(config.maxFailedLogins);
     if (!this.tokens && config.external.length > 0 && !config.external.some((e) => e.realm !== undefined)) {
       throw new AuthConfigError('auth.external: without the built-in token service, at least one external issuer needs a realm (its token endpoint URL) for challenges');
     }
   }
 
   /** Checks a user name and password: htpasswd users first, then API keys (user = key name). */
-  async checkPassword(user: string, password: string): Promise<RefreshLogin | undefined> {
+  async verifyPassword(user: string, password: string): Promise<RefreshLogin | undefined> {
     if (this.htpasswd?.has(user)) return (await this.htpasswd.verify(user, password)) ? { kind: 'user', login: user, subject: user } : undefined;
     const subject = await this.apiKeys.verify(user, password);
     return subject === undefined ? undefined : { kind: 'apikey', login: user, subject };
+  }
+
+  /** verifyPassword for a request: a client address with too many recent failures gets 429 instead. */
+  async checkPassword(req: IncomingMessage, user: string, password: string): Promise<RefreshLogin | undefined> {
+    const client = req.socket.remoteAddress ?? '';
+    if (this.config.maxFailedLogins > 0) {
+      const v = this.throttle.check(client);
+      if (v.blocked) {
+        throw new RegistryError('TOOMANYREQUESTS', `too many failed logins from this address; try again in ${v.retryAfter} s`, { headers: { 'Retry-After': String(v.retryAfter) } });
+      }
+    }
+    const login = await this.verifyPassword(user, password);
+    if (!login) this.throttle.fail(client);
+    return login;
   }
 
   /** Whether what a refresh token was issued to may still log in. */
@@ -116,7 +133,7 @@ export class AccessController {
     if (scheme === 'basic') {
       const decoded = Buffer.from(value, 'base64').toString('utf8');
       const colon = decoded.indexOf(':');
-      const login = colon > 0 ? await this.checkPassword(decoded.slice(0, colon), decoded.slice(colon + 1)) : undefined;
+      const login = colon > 0 ? await this.checkPassword(req, decoded.slice(0, colon), decoded.slice(colon + 1)) : undefined;
       if (!login) throw this.unauthorized(req, 'invalid user name or password', needed);
       return { user: login.subject, via: login.kind === 'user' ? 'password' : 'apikey' };
     }

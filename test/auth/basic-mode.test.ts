@@ -119,3 +119,26 @@ describe('Basic authentication mode', () => {
     assert.equal((await uploadAs(basic('old-key', created.secret), 'alice/x')).status, 401);
   });
 });
+
+describe('failed login throttle', () => {
+  test('after maxFailedLogins failures the address gets 429 with Retry-After, even with the right password', async () => {
+    const reg = await startAuthRegistry({ maxFailedLogins: 3, policies: [{ repositories: ['**'], users: ['alice'], actions: ['pull'] }] }, { alice: 'alice-secret' });
+    try {
+      const get = async (password: string) => {
+        const res = await fetch(new URL('/v2/', reg.url), { headers: { authorization: basic('alice', password) } });
+        await res.arrayBuffer();
+        return res;
+      };
+      assert.equal((await get('alice-secret')).status, 200);
+      for (let i = 0; i < 3; i++) assert.equal((await get('guess')).status, 401);
+      const blocked = await get('alice-secret');
+      assert.equal(blocked.status, 429);
+      assert.match(blocked.headers.get('retry-after') ?? '', /^\d+$/);
+      const token = await fetch(new URL('/token?service=wharf', reg.url), { headers: { authorization: basic('alice', 'alice-secret') } });
+      await token.arrayBuffer();
+      assert.equal(token.status, 404, 'no token service in Basic mode');
+    } finally {
+      await reg.close();
+    }
+  });
+});

@@ -222,3 +222,19 @@ describe('API key expiry', () => {
     assert.throws(() => parseExpiry({}), /give expires/);
   });
 });
+
+describe('login throttle', () => {
+  test('blocks an address after too many failures within the window, then lets it try again', async () => {
+    const { LoginThrottle } = await import('../../src/auth/throttle.js');
+    let now = 1_000_000;
+    const t = new LoginThrottle(3, 60_000, () => now);
+    for (let i = 0; i < 3; i++) {
+      assert.equal(t.check('10.0.0.1').blocked, false, `attempt ${i + 1} is allowed`);
+      t.fail('10.0.0.1');
+    }
+    assert.deepEqual(t.check('10.0.0.1'), { blocked: true, retryAfter: 60 });
+    assert.equal(t.check('10.0.0.2').blocked, false, 'other addresses are not affected');
+    now += 60_000;
+    assert.equal(t.check('10.0.0.1').blocked, false, 'a new window starts clean');
+  });
+});

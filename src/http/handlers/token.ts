@@ -57,7 +57,7 @@ async function getToken(ctx: Ctx, auth: AccessController, tokens: TokenService):
   const creds = basicCredentials(ctx);
   let login: RefreshLogin | undefined;
   if (creds) {
-    login = await auth.checkPassword(creds.user, creds.password);
+    login = await auth.checkPassword(ctx.req, creds.user, creds.password);
     if (!login) throw badLogin(auth);
   }
   await answer(ctx, tokens, auth, login, ctx.query.getAll('scope'), ctx.query.get('offline_token') === 'true');
@@ -74,7 +74,7 @@ async function postToken(ctx: Ctx, auth: AccessController, tokens: TokenService)
   const scopes = form.getAll('scope');
   const grant = form.get('grant_type');
   if (grant === 'password') {
-    const login = await auth.checkPassword(form.get('username') ?? '', form.get('password') ?? '');
+    const login = await auth.checkPassword(ctx.req, form.get('username') ?? '', form.get('password') ?? '');
     if (!login) throw badLogin(auth);
     await answer(ctx, tokens, auth, login, scopes, form.get('access_type') === 'offline');
     return;
