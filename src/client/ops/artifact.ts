@@ -245,7 +245,7 @@ export async function pullArtifact(source: ContentSource, reference: string, out
   for (const [name, layer] of names) {
     signal?.throwIfAborted();
     const target = join(outDir, name);
-    const temp = join(outDir, `.${name.slice(0, 180)}.${randomBytes(6).toString('hex')}.partial`);
+    const temp = join(outDir, `.wharf-pull-${randomBytes(8).toString('hex')}.partial`);
     try {
       const stream = await source.fetchBlob(layer, signal ? { signal } : {});
       await pipeline(stream, createWriteStream(temp, { flags: 'wx', mode: 0o644 }), signal ? { signal } : {});
