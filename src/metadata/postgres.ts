@@ -107,6 +107,8 @@ type Queryable = Pick<pg.PoolClient, 'query'>;
 const repoIdOf = '(SELECT id FROM repositories WHERE name = $1)';
 
 export class PostgresMetadataStore implements MetadataStore {
+  private closed = false;
+
   private constructor(
     private readonly pool: pg.Pool,
     /** The URL with the password hidden. */
@@ -126,6 +128,8 @@ export class PostgresMetadataStore implements MetadataStore {
       options: '-c synchronous_commit=on',
       application_name: 'wharf',
       connectionTimeoutMillis: 15_000,
+      // Notice a server or network that went away without closing the connection.
+      keepAlive: true,
       idleTimeoutMillis: 30_000,
       max: poolMax,
     });
@@ -408,6 +412,8 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await this.pool.end();
   }
 }
