@@ -10,7 +10,11 @@ export interface SigningKey {
   privateKey: KeyObject;
   publicKey: KeyObject;
   alg: SigningAlgorithm;
-  /** Key id put in token headers: a short SHA-256 of the public key. */
+  /**
+   * Key id put in token headers, in the form Distribution and docker_auth use (libtrust): the first 240 bits
+   * of the SHA-256 of the DER public key, base32 without padding, in groups of four joined by colons. With
+   * it, Distribution configured with a certificate of this key (`rootcertbundle`) accepts Wharf's tokens.
+   */
   kid: string;
   /** Where the key was read from. */
   path: string;
@@ -18,6 +22,29 @@ export interface SigningKey {
 
 export class SigningKeyError extends Error {
   override name = 'SigningKeyError';
+}
+
+const base32Alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+function base32(bytes: Uint8Array): string {
+  let out = '';
+  let bits = 0;
+  let value = 0;
+  for (const b of bytes) {
+    value = ((value << 8) | b) & 0xffff;
+    bits += 8;
+    while (bits >= 5) {
+      out += base32Alphabet[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += base32Alphabet[(value << (5 - bits)) & 31];
+  return out;
+}
+
+export function libtrustKeyId(spkiDer: Uint8Array): string {
+  const encoded = base32(createHash('sha256').update(spkiDer).digest().subarray(0, 30));
+  return encoded.match(/.{1,4}/g)!.join(':');
 }
 
 export function defaultKeyPath(dataDir: string): string {
@@ -37,7 +64,7 @@ export function signingKeyFromPem(pem: string, path: string): SigningKey {
   else throw new SigningKeyError(`token key ${path} must be an EC P-256 key (ES256) or an RSA key of at least 2048 bits (RS256)`);
   const publicKey = createPublicKey(privateKey);
   const der = publicKey.export({ type: 'spki', format: 'der' });
-  const kid = createHash('sha256').update(der).digest('base64url').slice(0, 16);
+  const kid = libtrustKeyId(der);
   return { privateKey, publicKey, alg, kid, path };
 }
 
