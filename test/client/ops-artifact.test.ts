@@ -8,12 +8,14 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import {
   attach,
+  DigestMismatchError,
   FileExistsError,
   InvalidContentError,
   isNotFound,
   listReferrers,
   MediaType,
   MemoryStore,
+  openLayout,
   pullArtifact,
   pushArtifact,
   UnsafeTitleError,
@@ -232,4 +234,30 @@ test('a file that changes between hashing and pushing is refused by the sink', a
   } finally {
     removeDir(dir);
   }
+});
+
+test('a layer whose stored bytes are corrupt fails the pull at its end and leaves no file behind', async () => {
+  const dir = tempDir('wharf-ops-artifact-corrupt-');
+  try {
+    const layout = await openLayout(join(dir, 'layout'), { create: true });
+    const good = randomData(300_000);
+    await pushArtifact(layout, { files: [{ bytes: Buffer.from('fine'), title: 'a.txt' }, { bytes: good, title: 'b.bin' }], artifactType: 'application/x', tag: 'v1' });
+    await layout.close();
+    const bad = Buffer.from(good);
+    bad[150_000] = bad[150_000]! ^ 0xff;
+    writeFileSync(layout.blobPath(sha256(good)), bad);
+    const out = join(dir, 'out');
+    await assert.rejects(pullArtifact(await openLayout(join(dir, 'layout')), 'v1', out), DigestMismatchError);
+    assert.deepEqual(readdirSync(out), ['a.txt'], 'the corrupt file was neither moved into place nor left as a temporary file');
+  } finally {
+    removeDir(dir);
+  }
+});
+
+test('an aborted push stops and tags nothing', async () => {
+  const store = new MemoryStore();
+  const controller = new AbortController();
+  controller.abort(new Error('stop'));
+  await assert.rejects(pushArtifact(store, { files: [{ bytes: Buffer.from('x'), title: 'x' }], artifactType: 'application/x', tag: 'v1', signal: controller.signal }), /stop/);
+  assert.deepEqual(await store.tags(), []);
 });
