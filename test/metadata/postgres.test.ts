@@ -194,6 +194,26 @@ console.log(JSON.stringify({ afterSqlite, afterPostgres: pgLoaded() }));
     }
   });
 
+  test('commits are durable even where the database defaults to synchronous_commit=off', async () => {
+    const fresh = await createPostgresDatabase(await sharedPostgres(), 'wharf_sync');
+    try {
+      const admin = new pg.Client({ connectionString: fresh.url });
+      await admin.connect();
+      await admin.query(`ALTER DATABASE "${fresh.name}" SET synchronous_commit = off`);
+      await admin.end();
+      const store = await PostgresMetadataStore.open(fresh.url);
+      try {
+        const pool = (store as unknown as { pool: pg.Pool }).pool;
+        const settings = await Promise.all(Array.from({ length: 3 }, () => pool.query<{ synchronous_commit: string }>('SHOW synchronous_commit')));
+        assert.deepEqual(settings.map((r) => r.rows[0]?.synchronous_commit), ['on', 'on', 'on']);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await fresh.drop();
+    }
+  });
+
   test('openMetadata takes postgres:// and postgresql:// URLs', async () => {
     for (const scheme of ['postgres:', 'postgresql:']) {
       const u = new URL(db.url);
