@@ -1,11 +1,11 @@
 // JWTs: the built-in token service's access and refresh tokens (signed with jose), and the verification of
 // every bearer token a request carries, from the built-in service or a configured external issuer: signature,
 // `iss`, `aud` = the service, `exp`/`nbf` with a small leeway, and the shape of the `access` claim.
-import { createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
+import { X509Certificate, createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { SignJWT, createRemoteJWKSet, decodeJwt, jwtVerify, errors as joseErrors, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { ExternalIssuerConfig, TokenServiceConfig } from './config.js';
-import type { SigningKey } from './signing-key.js';
+import { libtrustKeyId, type SigningKey } from './signing-key.js';
 import type { AccessEntry } from './scope.js';
 
 /** Clock skew tolerated on exp, nbf and iat, in seconds. */
@@ -54,6 +54,7 @@ function accessClaim(value: unknown): AccessEntry[] {
 }
 
 function describeJoseError(e: unknown): string {
+  if (e instanceof TokenInvalidError) return e.message;
   if (e instanceof joseErrors.JWTExpired) return 'the token has expired';
   if (e instanceof joseErrors.JWTClaimValidationFailed) return `claim ${e.claim} is not valid (${e.reason})`;
   if (e instanceof joseErrors.JWSSignatureVerificationFailed) return 'the signature does not verify';
@@ -124,17 +125,34 @@ interface Issuer {
   builtIn: boolean;
 }
 
-export function externalIssuer(e: ExternalIssuerConfig): Issuer {
-  let key: KeyObject | JWTVerifyGetKey;
-  if (e.jwks !== undefined) {
-    key = createRemoteJWKSet(new URL(e.jwks), { cooldownDuration: 30_000, cacheMaxAge: 600_000, timeoutDuration: 5_000 });
-  } else {
-    try {
-      key = createPublicKey(readFileSync(e.publicKey!, 'utf8'));
-    } catch (err) {
-      throw new Error(`external issuer ${e.issuer}: cannot read public key ${e.publicKey}: ${(err as Error).message}`);
-    }
+/**
+ * The public keys of a PEM file: public keys and certificates (a bundle, like Distribution's
+ * `rootcertbundle`). Several keys are told apart by the token's `kid` (libtrust form).
+ */
+export function publicKeysFromPem(text: string): KeyObject[] {
+  const blocks = text.match(/-----BEGIN ([A-Z ]+)-----[\s\S]+?-----END \1-----/g) ?? [];
+  return blocks.map((b) => (b.startsWith('-----BEGIN CERTIFICATE-----') ? new X509Certificate(b).publicKey : createPublicKey(b)));
+}
+
+function keyFile(e: ExternalIssuerConfig): KeyObject | JWTVerifyGetKey {
+  let keys: KeyObject[];
+  try {
+    keys = publicKeysFromPem(readFileSync(e.publicKey!, 'utf8'));
+  } catch (err) {
+    throw new Error(`external issuer ${e.issuer}: cannot read public key ${e.publicKey}: ${(err as Error).message}`);
   }
+  if (keys.length === 0) throw new Error(`external issuer ${e.issuer}: ${e.publicKey} holds no PEM public key or certificate`);
+  if (keys.length === 1) return keys[0]!;
+  const byKid = new Map(keys.map((k) => [libtrustKeyId(k.export({ type: 'spki', format: 'der' })), k]));
+  return (header) => {
+    const k = header.kid === undefined ? undefined : byKid.get(header.kid);
+    if (!k) throw new TokenInvalidError('the token names no key id of the configured bundle');
+    return k;
+  };
+}
+
+export function externalIssuer(e: ExternalIssuerConfig): Issuer {
+  const key = e.jwks !== undefined ? createRemoteJWKSet(new URL(e.jwks), { cooldownDuration: 30_000, cacheMaxAge: 600_000, timeoutDuration: 5_000 }) : keyFile(e);
   return { issuer: e.issuer, audience: e.service, key, algorithms: externalAlgorithms, builtIn: false };
 }
 

@@ -5,11 +5,13 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { SignJWT, exportJWK } from 'jose';
 import { startAuthRegistry, type AuthRegistry } from './helpers.js';
+import { libtrustKeyId } from '../../src/auth/signing-key.js';
 import { RegistryClient, staticCredentials } from '../../src/client/index.js';
 import { parseScopes } from '../../src/auth/scope.js';
 import { tempDir, removeDir } from '../helpers/processes.js';
@@ -23,7 +25,7 @@ interface Issuer {
 async function sign(issuer: Issuer, claims: { aud: string; sub?: string; access: unknown; expSeconds?: number }): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   const jwt = new SignJWT({ access: claims.access })
-    .setProtectedHeader({ alg: 'ES256', kid: issuer.kid, typ: 'JWT' })
+    .setProtectedHeader({ alg: issuer.key.asymmetricKeyType === 'rsa' ? 'RS256' : 'ES256', kid: issuer.kid, typ: 'JWT' })
     .setIssuer(issuer.name)
     .setAudience(claims.aud)
     .setIssuedAt(now)
@@ -35,6 +37,8 @@ async function sign(issuer: Issuer, claims: { aud: string; sub?: string; access:
 describe('external issuers (JWKS URL and public key file)', () => {
   const jwksIssuer: Issuer = { name: 'ext-auth', key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, kid: 'k1' };
   const fileIssuer: Issuer = { name: 'file-auth', key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, kid: 'f1' };
+  const bundleA: Issuer = { name: 'bundle-auth', key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, kid: '' };
+  const bundleB: Issuer = { name: 'bundle-auth', key: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey, kid: '' };
   const stranger: Issuer = { name: 'ext-auth', key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, kid: 'k1' };
   const dir = tempDir('wharf-ext-');
   let auth: Server;
@@ -63,10 +67,21 @@ describe('external issuers (JWKS URL and public key file)', () => {
     authUrl = `http://127.0.0.1:${(auth.address() as AddressInfo).port}`;
     const pem = join(dir, 'file-auth.pub.pem');
     writeFileSync(pem, createPublicKey(fileIssuer.key).export({ type: 'spki', format: 'pem' }));
+    // A certificate bundle (as docker_auth and Distribution's rootcertbundle use): two certificates, told apart by kid.
+    const certs: string[] = [];
+    for (const [i, b] of [bundleA, bundleB].entries()) {
+      b.kid = libtrustKeyId(createPublicKey(b.key).export({ type: 'spki', format: 'der' }));
+      const keyFile = join(dir, `bundle-${i}.key`);
+      writeFileSync(keyFile, b.key.export({ type: 'pkcs8', format: 'pem' }));
+      execFileSync('openssl', ['req', '-new', '-x509', '-key', keyFile, '-out', join(dir, `bundle-${i}.crt`), '-days', '2', '-subj', `/CN=bundle ${i}`], { stdio: 'pipe', timeout: 20_000 });
+      certs.push(readFileSync(join(dir, `bundle-${i}.crt`), 'utf8'));
+    }
+    writeFileSync(join(dir, 'bundle.crt'), certs.join(''));
     reg = await startAuthRegistry({
       external: [
         { issuer: 'ext-auth', service: 'registry.test', jwks: `${authUrl}/jwks`, realm: `${authUrl}/auth` },
         { issuer: 'file-auth', service: 'registry.test', publicKey: pem },
+        { issuer: 'bundle-auth', service: 'registry.test', publicKey: join(dir, 'bundle.crt') },
       ],
     });
   });
@@ -116,6 +131,18 @@ describe('external issuers (JWKS URL and public key file)', () => {
     const res = await get('/v2/f/x/tags/list', token);
     assert.equal(res.status, 404);
     await res.arrayBuffer();
+  });
+
+  test('a certificate bundle: each certificate verifies the tokens whose kid names it', async () => {
+    const access = [{ type: 'repository', name: 'b/x', actions: ['pull'] }];
+    for (const issuer of [bundleA, bundleB]) {
+      const res = await get('/v2/b/x/tags/list', await sign(issuer, { aud: 'registry.test', access }));
+      assert.equal(res.status, 404, `${issuer.key.asymmetricKeyType} key of the bundle`);
+      await res.arrayBuffer();
+    }
+    const wrongKid = await get('/v2/b/x/tags/list', await sign({ ...bundleA, kid: bundleB.kid }, { aud: 'registry.test', access }));
+    assert.equal(wrongKid.status, 401, 'a kid naming another certificate does not verify');
+    await wrongKid.arrayBuffer();
   });
 
   test('the client library pushes and pulls through the external token endpoint', async () => {
