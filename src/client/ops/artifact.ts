@@ -150,8 +150,9 @@ export async function pushArtifact(sink: ContentSink, opts: PushArtifactOptions)
   }
 
   const titles = new Set<string>();
-  const layerInputs = opts.files.map((f) => {
-    const title = checkTitle(f.title ?? (isBytesInput(f) ? '' : basename(f.path)));
+  const layerInputs = opts.files.map((f, i) => {
+    if (isBytesInput(f) && f.title === undefined) throw new ClientError(`files[${i}]: bytes need a title (the file name they are pulled to)`);
+    const title = checkTitle(f.title ?? basename((f as ArtifactFile).path));
     if (titles.has(title)) throw new ClientError(`two files would have the title ${JSON.stringify(title)}`);
     titles.add(title);
     return { input: f, title, mediaType: checkMediaType(f.mediaType ?? defaultFileMediaType, `media type of ${title}`) };
