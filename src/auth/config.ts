@@ -35,7 +35,7 @@ const externalSchema = z
     service: z.string().min(1),
     /** JWKS URL of the issuer's public keys. */
     jwks: url.optional(),
-    /** Or a PEM public key file. */
+    /** Or a PEM file of public keys or certificates (a bundle: the token's kid picks one). */
     publicKey: z.string().min(1).optional(),
     /** The issuer's token endpoint, put in challenges when Wharf runs no token service of its own. */
     realm: url.optional(),

@@ -180,6 +180,12 @@ describe('JWTs', () => {
     const recent = await service.issueAccess('alice', access, Date.now() - 305_000);
     assert.equal((await verifier.verify(recent.token)).subject, 'alice');
   });
+  test('not valid yet (nbf beyond the leeway) is refused; a slightly fast clock is tolerated', async () => {
+    const future = await service.issueAccess('alice', access, Date.now() + 60_000);
+    await assert.rejects(verifier.verify(future.token), /nbf/);
+    const skewed = await service.issueAccess('alice', access, Date.now() + 5_000);
+    assert.equal((await verifier.verify(skewed.token)).subject, 'alice');
+  });
   test('a token for another service (audience) is refused', async () => {
     const other = new TokenService({ ...service.config, service: 'elsewhere' }, key);
     await assert.rejects(verifier.verify((await other.issueAccess('alice', access)).token), /claim aud|aud/);
