@@ -390,6 +390,21 @@ export class PostgresMetadataStore implements MetadataStore {
     return ((await this.query('DELETE FROM uploads WHERE id = $1', [id])).rowCount ?? 0) > 0;
   }
 
+  /** Maintenance reads (`wharf fsck`): every blob by digest, one page at a time. */
+  async listBlobs(page: Page): Promise<BlobRecord[]> {
+    const r = await this.query<BlobRecord>('SELECT digest, size FROM blobs WHERE digest > $1 ORDER BY digest LIMIT $2', [page.last ?? '', page.limit]);
+    return r.rows;
+  }
+
+  /** Maintenance reads: one repository's manifests with their bytes, by digest, one page at a time. */
+  async listManifests(repo: string, page: Page): Promise<ManifestRecord[]> {
+    const r = await this.query<ManifestRow>(
+      `SELECT * FROM manifests WHERE repository_id = ${repoIdOf} AND digest > $2 ORDER BY digest LIMIT $3`,
+      [repo, page.last ?? '', page.limit],
+    );
+    return r.rows.map((row) => toManifest(row)!);
+  }
+
   async createApiKey(k: ApiKeyRecord): Promise<boolean> {
     const r = await this.query(
       'INSERT INTO api_keys (name, subject, secret_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING',

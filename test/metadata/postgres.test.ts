@@ -214,6 +214,24 @@ console.log(JSON.stringify({ afterSqlite, afterPostgres: pgLoaded() }));
     }
   });
 
+  test('maintenance reads: blobs and one repository\'s manifests by digest, paginated', async () => {
+    const store = await PostgresMetadataStore.open(db.url);
+    try {
+      for (const c of ['3', '1', '2']) await store.linkBlob('maint/a', { digest: dg(`b${c}`), size: Number(c) });
+      for (const c of ['6', '4', '5']) await store.putManifest('maint/a', manifest(dg(`m${c}`)), []);
+      const blobs = (await store.listBlobs({ limit: 1000 })).filter((b) => b.digest.startsWith('sha256:b'));
+      assert.deepEqual(blobs.map((b) => b.digest), [dg('b1'), dg('b2'), dg('b3')]);
+      assert.deepEqual(await store.listBlobs({ last: dg('b1'), limit: 1 }), [{ digest: dg('b2'), size: 2 }]);
+      const ms = await store.listManifests('maint/a', { limit: 2 });
+      assert.deepEqual(ms.map((m) => m.digest), [dg('m4'), dg('m5')]);
+      assert.deepEqual(ms[0]?.body, manifest(dg('m4')).body);
+      assert.deepEqual((await store.listManifests('maint/a', { last: dg('m5'), limit: 2 })).map((m) => m.digest), [dg('m6')]);
+      assert.deepEqual(await store.listManifests('maint/none', { limit: 2 }), []);
+    } finally {
+      await store.close();
+    }
+  });
+
   test('openMetadata takes postgres:// and postgresql:// URLs', async () => {
     for (const scheme of ['postgres:', 'postgresql:']) {
       const u = new URL(db.url);
