@@ -66,8 +66,11 @@ export class BarProgress implements Progress {
     this.started = now();
     this.multi = new MultiBar({
       stream: stream as unknown as NodeJS.WritableStream,
-      format: '{name} [{bar}] {percentage}% | {sizes} | {speed}{extra}',
-      barsize: 24,
+      // Short enough for an 80-column terminal (cli-progress cuts longer lines).
+      format: '{name} {bar} {percentage}% {sizes} {speed}{extra}',
+      barsize: 20,
+      barCompleteChar: '\u2588',
+      barIncompleteChar: '\u2591',
       hideCursor: true,
       clearOnComplete: false,
       autopadding: true,
@@ -89,7 +92,7 @@ export class BarProgress implements Progress {
     this.overall.update(this.totalBytes === 0 ? 0 : value, {
       ...this.payload('total', value, this.totalBytes, this.started, ''),
       speed: rate(this.movedBytes + inFlight, this.started, this.now()),
-      extra: ` | ${this.blobsDone}/${this.blobsSeen} blobs`,
+      extra: ` ${this.blobsDone}/${this.blobsSeen} blobs`,
     });
   }
 

@@ -76,7 +76,8 @@ export async function transfer(ctx: VerbContext, srcSpec: string, dstSpec: strin
   printLines([result.digest]);
   const moved = `${result.blobsCopied} blob${result.blobsCopied === 1 ? '' : 's'} copied (${formatBytes(result.bytesCopied)}), ${result.blobsSkipped} already there, ${result.blobsMounted} mounted`;
   const refs = result.referrers ? `, ${result.referrers} referrer${result.referrers === 1 ? '' : 's'}` : '';
-  info(flags, `copied ${src.store.name}:${reference} to ${dst.store.name}${dst.reference !== undefined ? `:${dst.reference}` : ''}: ${moved}, ${result.manifests} manifest${result.manifests === 1 ? '' : 's'}${refs}`);
+  const targetRef = dst.reference ?? (isDigestRef(reference) ? undefined : reference);
+  info(flags, `copied ${src.store.name}:${reference} to ${dst.store.name}${targetRef !== undefined ? `:${targetRef}` : ''}: ${moved}, ${result.manifests} manifest${result.manifests === 1 ? '' : 's'}${refs}`);
 }
 
 export function cpCommand(): Command {
