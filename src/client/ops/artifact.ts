@@ -11,6 +11,7 @@ import { isValidTag, MediaType, type Descriptor } from '../../oci/index.js';
 import type { ContentSink, ContentSource, ContentStore, PushBlobResult } from '../content.js';
 import { ClientError } from '../errors.js';
 import type { OnEvent } from './events.js';
+import { InvalidTagError } from './tag.js';
 import {
   createdNow,
   describeBytes,
@@ -143,7 +144,7 @@ async function pushReported(sink: ContentSink, descriptor: Descriptor, push: Blo
 export async function pushArtifact(sink: ContentSink, opts: PushArtifactOptions): Promise<Descriptor> {
   const { signal } = opts;
   checkMediaType(opts.artifactType, 'artifactType');
-  if (opts.tag !== undefined && !isValidTag(opts.tag)) throw new ClientError(`invalid tag ${JSON.stringify(opts.tag)}: must match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`);
+  if (opts.tag !== undefined && !isValidTag(opts.tag)) throw new InvalidTagError(opts.tag);
   if (opts.configMediaType !== undefined) checkMediaType(opts.configMediaType, 'configMediaType');
   if (opts.config !== undefined && opts.configMediaType === undefined && opts.config.mediaType === undefined) {
     throw new ClientError('a config needs a media type: give configMediaType');

@@ -4,6 +4,7 @@
 import { isDigest, isValidTag, MediaType, type Descriptor, type Platform } from '../../oci/index.js';
 import type { ContentStore, ManifestBytes } from '../content.js';
 import { ClientError } from '../errors.js';
+import { InvalidTagError } from './tag.js';
 import { formatPlatform, matchesPlatform, normalizePlatform, parsePlatform, type PlatformSpec } from './platform.js';
 import { describeManifest, InvalidContentError, manifestDocument, manifestOf, parseStored, platformOfConfig, readImageConfig } from './build.js';
 
@@ -111,7 +112,7 @@ function checkDistinct(children: Descriptor[]): void {
 }
 
 function checkTagName(tag: string): void {
-  if (!isValidTag(tag)) throw new ClientError(`invalid tag ${JSON.stringify(tag)}: must match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`);
+  if (!isValidTag(tag)) throw new InvalidTagError(tag);
 }
 
 /** Creates an index of manifests already in `store` and pushes it under `opts.tag`. */
