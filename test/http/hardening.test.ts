@@ -80,6 +80,19 @@ describe('path traversal in names and references', () => {
     });
   }
 
+  test('the path is never percent-decoded (an encoded character is refused, not decoded); the query string is', async () => {
+    const image = await pushImage(reg.url, 'decode/repo', { tag: 'v1' });
+    const tag = await rawRequest(reg.url, requestHead('GET', '/v2/decode/repo/manifests/v%31', { Accept: '*/*' }));
+    assert.deepEqual(errorCodesOf(tag), ['TAG_INVALID'], `v%31 is not v1: ${tag.body}`);
+    const digest = await rawRequest(reg.url, requestHead('GET', `/v2/decode/repo/blobs/${image.config.digest.replace(':', '%3A')}`));
+    assert.deepEqual(errorCodesOf(digest), ['DIGEST_INVALID'], `an encoded colon is not a colon: ${digest.body}`);
+    const name = await rawRequest(reg.url, requestHead('GET', '/v2/decode%2Frepo/tags/list'));
+    assert.deepEqual(errorCodesOf(name), ['NAME_INVALID'], `an encoded slash is not a slash: ${name.body}`);
+    const query = await rawRequest(reg.url, requestHead('GET', '/v2/decode/repo/tags/list?n=%31'));
+    assert.equal(query.status, 200, query.head);
+    assert.deepEqual(JSON.parse(query.body), { name: 'decode/repo', tags: ['v1'] }, 'n=%31 is n=1');
+  });
+
   test('a raw NUL, raw backslash or raw space in the request line is refused by the parser with 400', async () => {
     for (const line of ['GET /v2/a\0b/tags/list HTTP/1.1', 'GET /v2/a b/tags/list HTTP/1.1']) {
       const res = await rawRequest(reg.url, `${line}\r\nHost: x\r\nConnection: close\r\n\r\n`);
