@@ -132,6 +132,10 @@ export class SqliteMetadataStore implements MetadataStore {
       apiKeys: db.prepare<[], ApiKeyRow>('SELECT * FROM api_keys ORDER BY name'),
       apiKey: db.prepare<[string], ApiKeyRow>('SELECT * FROM api_keys WHERE name = ?'),
       deleteApiKey: db.prepare<[string]>('DELETE FROM api_keys WHERE name = ?'),
+      blobsAfter: db.prepare<[string, number], BlobRecord>('SELECT digest, size FROM blobs WHERE digest > ? ORDER BY digest LIMIT ?'),
+      manifestsAfter: db.prepare<[number, string, number], ManifestRow>(
+        'SELECT * FROM manifests WHERE repository_id = ? AND digest > ? ORDER BY digest LIMIT ?',
+      ),
     };
   }
 
@@ -383,6 +387,16 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async revokeApiKey(name: string): Promise<boolean> {
     return this.write(() => this.q.deleteApiKey.run(name).changes > 0);
+  }
+
+  async listBlobs(page: Page): Promise<BlobRecord[]> {
+    return this.q.blobsAfter.all(page.last ?? '', page.limit);
+  }
+
+  async listManifests(repo: string, page: Page): Promise<ManifestRecord[]> {
+    const id = this.findRepo(repo);
+    if (id === undefined) return [];
+    return this.q.manifestsAfter.all(id, page.last ?? '', page.limit).map((row) => toManifest(row)!);
   }
 
   async close(): Promise<void> {

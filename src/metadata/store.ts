@@ -99,5 +99,13 @@ export interface MetadataStore {
   /** Removes a key; false when there was none. */
   revokeApiKey(name: string): Promise<boolean>;
 
+  /**
+   * Maintenance reads (`wharf fsck`): every blob whose bytes the registry holds, by digest, one page at a time.
+   * Optional so that a store can add it later; tools that need it say so when it is missing.
+   */
+  listBlobs?(page: Page): Promise<BlobRecord[]>;
+  /** Maintenance reads: the manifests of one repository, with their bytes, by digest, one page at a time. */
+  listManifests?(repo: string, page: Page): Promise<ManifestRecord[]>;
+
   close(): Promise<void>;
 }

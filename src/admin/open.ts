@@ -1,0 +1,34 @@
+// Opens what an admin command (`wharf import`, `wharf fsck`, `wharf backup`) works on: the same storage and
+// metadata store `wharf serve` would open for this configuration, wrapped in the registry domain so that tools
+// write through the same code paths as a push.
+import { fileURLToPath } from 'node:url';
+import type { ResolvedConfig } from '../config/schema.js';
+import { openMetadata } from '../metadata/index.js';
+import { Registry } from '../registry/index.js';
+import { openStorage, parseStorageURL } from '../storage/index.js';
+
+export interface AdminStores {
+  registry: Registry;
+  /** The directory blobs live under when the storage is the filesystem driver (hard links are possible there). */
+  localRoot: string | undefined;
+  close(): Promise<void>;
+}
+
+/** The root directory of a `file:` storage URL (or plain path), undefined for object stores and memory. */
+export function localStorageRoot(storage: string): string | undefined {
+  const url = parseStorageURL(storage);
+  return url.protocol === 'file:' ? fileURLToPath(url) : undefined;
+}
+
+export async function openAdminStores(config: ResolvedConfig): Promise<AdminStores> {
+  const storage = await openStorage(config.storage, config.storageOptions);
+  let metadata;
+  try {
+    metadata = await openMetadata(config.metadata);
+  } catch (e) {
+    await storage.close?.();
+    throw e;
+  }
+  const registry = new Registry(storage, metadata, { maxManifestBytes: config.limits.maxManifestBytes });
+  return { registry, localRoot: localStorageRoot(config.storage), close: () => registry.close() };
+}
