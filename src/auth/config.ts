@@ -12,69 +12,49 @@ const url = z.string().url();
 
 const tokenSchema = z
   .object({
-    /** `iss` of the tokens Wharf issues. */
-    issuer: z.string().min(1).default('wharf'),
-    /** `aud` of the tokens, the `service` clients name when they ask for one. */
-    service: z.string().min(1).default('wharf'),
-    /** PEM private key (EC P-256 → ES256, RSA → RS256). Default: DATA/auth/token-key.pem, generated (ES256) on first start. */
-    key: z.string().min(1).optional(),
-    /** Lifetime of an access token, in seconds. */
-    expirySeconds: z.number().int().min(10).max(86400).default(300),
-    /** Lifetime of a refresh token (offline_token=true / access_type=offline); 0 turns refresh tokens off. */
-    refreshExpirySeconds: z.number().int().min(0).default(7 * 86400),
-    /** The realm URL put in challenges; default: <scheme>://<Host of the request>/token. */
-    realm: url.optional(),
+    issuer: z.string().min(1).default('wharf').describe('`iss` of the tokens Wharf issues.'),
+    service: z.string().min(1).default('wharf').describe('`aud` of the tokens, the `service` clients name when they ask for one.'),
+    key: z.string().min(1).optional().describe('PEM private key (EC P-256 → ES256, RSA → RS256). Default: DATA/auth/token-key.pem, generated (ES256) on first start.'),
+    expirySeconds: z.number().int().min(10).max(86400).default(300).describe('Lifetime of an access token, in seconds.'),
+    refreshExpirySeconds: z.number().int().min(0).default(7 * 86400).describe('Lifetime of a refresh token (offline_token=true / access_type=offline); 0 turns refresh tokens off.'),
+    realm: url.optional().describe('The realm URL put in challenges; default: <scheme>://<Host of the request>/token.'),
   })
   .strict();
 
 const externalSchema = z
   .object({
-    /** `iss` of the tokens this issuer signs. */
-    issuer: z.string().min(1),
-    /** The `aud` the tokens must carry (the service name the issuer signs tokens for). */
-    service: z.string().min(1),
-    /** JWKS URL of the issuer's public keys. */
-    jwks: url.optional(),
-    /** Or a PEM file of public keys or certificates (a bundle: the token's kid picks one). */
-    publicKey: z.string().min(1).optional(),
-    /** The issuer's token endpoint, put in challenges when Wharf runs no token service of its own. */
-    realm: url.optional(),
+    issuer: z.string().min(1).describe('`iss` of the tokens this issuer signs.'),
+    service: z.string().min(1).describe('The `aud` the tokens must carry (the service name the issuer signs tokens for).'),
+    jwks: url.optional().describe('JWKS URL of the issuer\'s public keys.'),
+    publicKey: z.string().min(1).optional().describe('Or a PEM file of public keys or certificates (a bundle: the token\'s kid picks one).'),
+    realm: url.optional().describe('The issuer\'s token endpoint, put in challenges when Wharf runs no token service of its own.'),
   })
   .strict()
   .refine((e) => (e.jwks === undefined) !== (e.publicKey === undefined), 'give exactly one of jwks or publicKey');
 
 const policySchema = z
   .object({
-    /** Repository globs: `*` within one path segment, `**` across segments. */
-    repositories: z.array(z.string().min(1)).min(1),
-    /** User names (htpasswd users and API key subjects); "*" = every authenticated caller. */
-    users: z.array(name).default([]),
-    groups: z.array(name).default([]),
-    /** The policy applies to everyone, without credentials too. */
-    anonymous: z.boolean().default(false),
-    actions: z.array(z.enum(policyActions)).min(1),
+    repositories: z.array(z.string().min(1)).min(1).describe('Repository globs: `*` within one path segment, `**` across segments.'),
+    users: z.array(name).default([]).describe('User names (htpasswd users and API key subjects); "*" = every authenticated caller.'),
+    groups: z.array(name).default([]).describe('Groups (from auth.groups) the policy applies to.'),
+    anonymous: z.boolean().default(false).describe('The policy applies to everyone, without credentials too.'),
+    actions: z.array(z.enum(policyActions)).min(1).describe('What the policy allows: pull, push, delete on the repositories; catalog lists the catalog (only what the caller may pull).'),
   })
   .strict();
 
 export const authSchema = z
   .object({
-    /** Realm of the Basic challenge. */
-    realm: z.string().min(1).default('wharf'),
-    /** htpasswd file (bcrypt entries, as `htpasswd -B` writes them); re-read when it changes. */
-    htpasswd: z.string().min(1).optional(),
-    /** The built-in token service (Docker token authentication); without it, Basic authentication. */
-    token: tokenSchema.optional(),
-    /** Token servers whose tokens are accepted. */
-    external: z.array(externalSchema).default([]),
-    /** Group name → member user names. */
-    groups: z.record(name, z.array(name)).default({}),
-    /** Users who may do everything (and manage API keys); `group:NAME` names every member of a group. */
-    admins: z.array(name).default([]),
-    policies: z.array(policySchema).default([]),
-    /** Failed logins one client address may make per minute before it gets 429 for the rest of the minute; 0 = no limit. */
-    maxFailedLogins: z.number().int().min(0).default(20),
+    realm: z.string().min(1).default('wharf').describe('Realm of the Basic challenge.'),
+    htpasswd: z.string().min(1).optional().describe('htpasswd file (bcrypt entries, as `htpasswd -B` writes them); re-read when it changes.'),
+    token: tokenSchema.optional().describe('The built-in token service (Docker token authentication); without it, Basic authentication.'),
+    external: z.array(externalSchema).default([]).describe('Token servers whose tokens are accepted.'),
+    groups: z.record(name, z.array(name)).default({}).describe('Group name → member user names.'),
+    admins: z.array(name).default([]).describe('Users who may do everything (and manage API keys); `group:NAME` names every member of a group.'),
+    policies: z.array(policySchema).default([]).describe('Access policies: a caller may do the union of the actions of every policy that applies to it and matches the repository.'),
+    maxFailedLogins: z.number().int().min(0).default(20).describe('Failed logins one client address may make per minute before it gets 429 for the rest of the minute; 0 = no limit.'),
   })
-  .strict();
+  .strict()
+  .describe('Authentication and access policies (docs/auth.md); absent: everyone may do everything.');
 
 export type AuthConfig = z.output<typeof authSchema>;
 export type PolicyConfig = AuthConfig['policies'][number];
