@@ -72,4 +72,13 @@ export const postgresMigrations: readonly string[] = [
     expires_at BIGINT NOT NULL
   );
   `,
+  // Garbage collection: an upload claims the digest it is about to publish; a blob being deleted carries its
+  // collector's mark (docs/gc.md).
+  `
+  ALTER TABLE uploads ADD COLUMN digest TEXT COLLATE "C";
+  CREATE INDEX uploads_digest ON uploads (digest) WHERE digest IS NOT NULL;
+  CREATE INDEX uploads_created_at ON uploads (created_at);
+  ALTER TABLE blobs ADD COLUMN deleting_by TEXT;
+  ALTER TABLE blobs ADD COLUMN deleting_since BIGINT;
+  `,
 ];

@@ -4,7 +4,8 @@
 // the catalog in byte order (COLLATE "C" columns). Schema migrations run when the store opens, inside a
 // transaction holding an advisory lock, so processes starting at the same moment apply each migration once.
 import pg from 'pg';
-import type { ApiKeyRecord, BlobRecord, ManifestRecord, ManifestWrite, MetadataStore, Page, Referrer, UploadRecord } from './store.js';
+import { BlobBusyError, MissingBlobsError } from './store.js';
+import type { ApiKeyRecord, BlobLink, BlobRecord, CollectableBlob, ManifestRecord, ManifestWrite, MetadataStore, Page, Referrer, UploadRecord } from './store.js';
 import { postgresMigrations } from './postgres-schema.js';
 
 /** The store could not reach or log in to the database; the message names the URL with its password hidden. */
@@ -207,7 +208,7 @@ export class PostgresMetadataStore implements MetadataStore {
   private wrap(e: unknown): unknown {
     const code = (e as { code?: unknown }).code;
     const isSql = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !code.startsWith('08') && !code.startsWith('57P');
-    if (isSql || !(e instanceof Error)) return e;
+    if (isSql || !(e instanceof Error) || e instanceof BlobBusyError || e instanceof MissingBlobsError) return e;
     return new MetadataConnectionError(`PostgreSQL at ${this.location}: ${describe(e)}`);
   }
 
@@ -244,8 +245,45 @@ export class PostgresMetadataStore implements MetadataStore {
       const id = await this.ensureRepo(c, repo);
       const now = Date.now();
       await c.query('INSERT INTO blobs (digest, size, created_at) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING', [blob.digest, blob.size, now]);
-      await c.query('INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [id, blob.digest, now]);
+      const state = await c.query<{ deleting_by: string | null }>('SELECT deleting_by FROM blobs WHERE digest = $1 FOR SHARE', [blob.digest]);
+      if (state.rows[0]?.deleting_by != null) throw new BlobBusyError(blob.digest);
+      // A link made again (upload, mount) starts its grace period again.
+      await c.query(
+        'INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES ($1, $2, $3) ON CONFLICT (repository_id, digest) DO UPDATE SET created_at = excluded.created_at',
+        [id, blob.digest, now],
+      );
       if (finishedUpload !== undefined) await c.query('DELETE FROM uploads WHERE id = $1', [finishedUpload]);
+    });
+  }
+
+  async claimBlob(upload: UploadRecord, digest: string): Promise<void> {
+    await this.transaction(async (c) => {
+      // The share lock makes a collector's mark (FOR UPDATE, then the check for claims) wait for this commit.
+      const state = await c.query<{ deleting_by: string | null }>('SELECT deleting_by FROM blobs WHERE digest = $1 FOR SHARE', [digest]);
+      if (state.rows[0]?.deleting_by != null) throw new BlobBusyError(digest);
+      await c.query(
+        'INSERT INTO uploads (id, repository, created_at, digest) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET digest = excluded.digest',
+        [upload.id, upload.repository, upload.createdAt, digest],
+      );
+    });
+  }
+
+  async mountBlob(repo: string, from: string, digest: string): Promise<BlobRecord | undefined> {
+    return this.transaction(async (c) => {
+      const r = await c.query<BlobRecord>(
+        `SELECT b.digest, b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
+         WHERE rb.repository_id IN (SELECT id FROM repositories WHERE name = ANY($1::text[])) AND rb.digest = $2 AND b.deleting_by IS NULL
+         LIMIT 1 FOR SHARE OF rb, b`,
+        [[from, repo], digest],
+      );
+      const blob = r.rows[0];
+      if (!blob) return undefined;
+      const id = await this.ensureRepo(c, repo);
+      await c.query(
+        'INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES ($1, $2, $3) ON CONFLICT (repository_id, digest) DO UPDATE SET created_at = excluded.created_at',
+        [id, digest, Date.now()],
+      );
+      return { digest: blob.digest, size: blob.size };
     });
   }
 
@@ -293,6 +331,19 @@ export class PostgresMetadataStore implements MetadataStore {
     const tagNames = [...new Set(tags)].sort();
     await this.transaction(async (c) => {
       const id = await this.ensureRepo(c, repo);
+      // Hold the repository's links to the blobs this manifest needs (share locks, in order): a collector
+      // removing one of them (FOR UPDATE, then its check for references) waits for this commit and then sees
+      // the references; one that removed it first leaves nothing to lock, and the push gets MANIFEST_BLOB_UNKNOWN.
+      const needed = [...new Set(m.blobs)].sort();
+      if (needed.length > 0) {
+        const held = await c.query<{ digest: string }>(
+          'SELECT digest FROM repository_blobs WHERE repository_id = $1 AND digest = ANY($2::text[]) ORDER BY digest FOR SHARE',
+          [id, needed],
+        );
+        const present = new Set(held.rows.map((row) => row.digest));
+        const missing = needed.filter((d) => !present.has(d));
+        if (missing.length > 0) throw new MissingBlobsError(missing);
+      }
       // Insert the manifest (or find it there) and hold a key-share lock on its row before touching tags: a
       // concurrent delete of this manifest then either finishes first (and the insert runs again) or waits for
       // this commit. Locking the manifest before the tag rows is the order a delete uses too (manifest row, then
@@ -424,6 +475,77 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async revokeApiKey(name: string): Promise<boolean> {
     return ((await this.query('DELETE FROM api_keys WHERE name = $1', [name])).rowCount ?? 0) > 0;
+  }
+
+  async listUnreferencedLinks(before: number, limit: number, after?: { repository: string; digest: string }): Promise<BlobLink[]> {
+    const r = await this.query<BlobLink>(
+      `SELECT r.name AS repository, rb.digest, b.size, rb.created_at AS "createdAt"
+       FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id JOIN blobs b ON b.digest = rb.digest
+       WHERE rb.created_at <= $1 AND (r.name, rb.digest) > ($2, $3)
+         AND NOT EXISTS (SELECT 1 FROM manifest_references mr WHERE mr.repository_id = rb.repository_id AND mr.target_digest = rb.digest)
+       ORDER BY r.name, rb.digest LIMIT $4`,
+      [before, after?.repository ?? '', after?.digest ?? '', limit],
+    );
+    return r.rows;
+  }
+
+  async sweepLink(repo: string, digest: string, before: number): Promise<boolean> {
+    return this.transaction(async (c) => {
+      // Lock first, check in a later statement: a manifest PUT holding this link (FOR SHARE) has committed by
+      // then, and the check's fresh snapshot sees its references.
+      const held = await c.query(`SELECT 1 FROM repository_blobs WHERE repository_id = ${repoIdOf} AND digest = $2 FOR UPDATE`, [repo, digest]);
+      if (held.rows.length === 0) return false;
+      const r = await c.query(
+        `DELETE FROM repository_blobs rb WHERE rb.repository_id = ${repoIdOf} AND rb.digest = $2 AND rb.created_at <= $3
+           AND NOT EXISTS (SELECT 1 FROM manifest_references mr WHERE mr.repository_id = rb.repository_id AND mr.target_digest = rb.digest)`,
+        [repo, digest, before],
+      );
+      return (r.rowCount ?? 0) > 0;
+    });
+  }
+
+  async listCollectableBlobs(before: number, limit: number, options: { after?: string; withoutLinks: boolean }): Promise<CollectableBlob[]> {
+    const r = await this.query<CollectableBlob>(
+      `SELECT b.digest, b.size, b.created_at AS "createdAt" FROM blobs b
+       WHERE b.digest > $1 AND b.created_at <= $2
+         AND NOT EXISTS (SELECT 1 FROM manifest_references mr WHERE mr.target_digest = b.digest)
+         AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.digest = b.digest)
+         AND NOT EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.digest = b.digest AND rb.created_at > $3)
+       ORDER BY b.digest LIMIT $4`,
+      [options.after ?? '', before, options.withoutLinks ? -1 : before, limit],
+    );
+    return r.rows;
+  }
+
+  async markBlobDeleting(digest: string, before: number, collector: string, staleBefore: number): Promise<BlobRecord | undefined> {
+    return this.transaction(async (c) => {
+      // Lock first (claims, mounts and links hold FOR SHARE on this row while they commit), then check.
+      const held = await c.query('SELECT 1 FROM blobs WHERE digest = $1 FOR UPDATE', [digest]);
+      if (held.rows.length === 0) return undefined;
+      const r = await c.query<BlobRecord>(
+        `UPDATE blobs b SET deleting_by = $1, deleting_since = $2
+         WHERE b.digest = $3 AND b.created_at <= $4 AND (b.deleting_by IS NULL OR b.deleting_by = $1 OR b.deleting_since <= $5)
+           AND NOT EXISTS (SELECT 1 FROM manifest_references mr WHERE mr.target_digest = b.digest)
+           AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.digest = b.digest)
+           AND NOT EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.digest = b.digest)
+         RETURNING b.digest, b.size`,
+        [collector, Date.now(), digest, before, staleBefore],
+      );
+      return r.rows[0];
+    });
+  }
+
+  async deleteMarkedBlob(digest: string, collector: string): Promise<boolean> {
+    const r = await this.write('DELETE FROM blobs WHERE digest = $1 AND deleting_by = $2', [digest, collector]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async listUploadsBefore(before: number, limit: number, afterId?: string): Promise<UploadRecord[]> {
+    const r = await this.query<{ id: string; repository: string; created_at: number }>(
+      'SELECT id, repository, created_at FROM uploads WHERE created_at <= $1 AND id > $2 ORDER BY id LIMIT $3',
+      [before, afterId ?? '', limit],
+    );
+    return r.rows.map((row) => ({ id: row.id, repository: row.repository, createdAt: row.created_at }));
   }
 
   async close(): Promise<void> {

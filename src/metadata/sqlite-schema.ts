@@ -62,4 +62,13 @@ export const migrations: readonly string[] = [
     expires_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // Garbage collection: an upload claims the digest it is about to publish; a blob being deleted carries its
+  // collector's mark (docs/gc.md).
+  `
+  ALTER TABLE uploads ADD COLUMN digest TEXT;
+  CREATE INDEX uploads_digest ON uploads (digest) WHERE digest IS NOT NULL;
+  CREATE INDEX uploads_created_at ON uploads (created_at);
+  ALTER TABLE blobs ADD COLUMN deleting_by TEXT;
+  ALTER TABLE blobs ADD COLUMN deleting_since INTEGER;
+  `,
 ];

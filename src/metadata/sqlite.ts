@@ -3,7 +3,8 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { ApiKeyRecord, BlobRecord, ManifestRecord, ManifestWrite, MetadataStore, Page, Referrer, UploadRecord } from './store.js';
+import { BlobBusyError, MissingBlobsError } from './store.js';
+import type { ApiKeyRecord, BlobLink, BlobRecord, CollectableBlob, ManifestRecord, ManifestWrite, MetadataStore, Page, Referrer, UploadRecord } from './store.js';
 import { migrations } from './sqlite-schema.js';
 
 interface ManifestRow {
@@ -67,6 +68,8 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly db: Database.Database;
   private readonly repoIds = new Map<string, number>();
   private readonly q;
+  /** Statements of garbage collection (docs/gc.md). */
+  private readonly gc;
   private pending: PendingWrite[] = [];
   /** Sorted tag names per repository id, dropped whenever a write touches that repository's tags. */
   private readonly tagLists = new Map<number, string[]>();
@@ -91,7 +94,8 @@ export class SqliteMetadataStore implements MetadataStore {
       blob: db.prepare<[string], BlobRecord>('SELECT digest, size FROM blobs WHERE digest = ?'),
       insertBlob: db.prepare<[string, number, number]>('INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING'),
       link: db.prepare<[number, string, number]>(
-        'INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+        // A link made again (upload, mount) starts its grace period again.
+        'INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET created_at = excluded.created_at',
       ),
       unlink: db.prepare<[number, string]>('DELETE FROM repository_blobs WHERE repository_id = ? AND digest = ?'),
       manifest: db.prepare<[number, string], ManifestRow>('SELECT * FROM manifests WHERE repository_id = ? AND digest = ?'),
@@ -137,6 +141,49 @@ export class SqliteMetadataStore implements MetadataStore {
         'SELECT * FROM manifests WHERE repository_id = ? AND digest > ? ORDER BY digest LIMIT ?',
       ),
     };
+    this.gc = this.prepareCollection();
+  }
+
+  private prepareCollection() {
+    const db = this.db;
+    const unreferenced = 'NOT EXISTS (SELECT 1 FROM manifest_references mr WHERE mr.target_digest = b.digest)';
+    const unclaimed = 'NOT EXISTS (SELECT 1 FROM uploads u WHERE u.digest = b.digest)';
+    return {
+      blobState: db.prepare<[string], { deleting_by: string | null }>('SELECT deleting_by FROM blobs WHERE digest = ?'),
+      claim: db.prepare<[string, string, number, string]>(
+        'INSERT INTO uploads (id, repository, created_at, digest) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET digest = excluded.digest',
+      ),
+      mountable: db.prepare<[number, number, string], BlobRecord>(
+        `SELECT b.digest, b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
+         WHERE rb.repository_id IN (?, ?) AND rb.digest = ? AND b.deleting_by IS NULL LIMIT 1`,
+      ),
+      unreferencedLinks: db.prepare<[number, string, string, number], { repository: string; digest: string; size: number; createdAt: number }>(
+        `SELECT r.name AS repository, rb.digest, b.size, rb.created_at AS createdAt
+         FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id JOIN blobs b ON b.digest = rb.digest
+         WHERE rb.created_at <= ? AND (r.name, rb.digest) > (?, ?)
+           AND NOT EXISTS (SELECT 1 FROM manifest_references mr WHERE mr.repository_id = rb.repository_id AND mr.target_digest = rb.digest)
+         ORDER BY r.name, rb.digest LIMIT ?`,
+      ),
+      sweepLink: db.prepare<[number, string, number]>(
+        `DELETE FROM repository_blobs AS rb WHERE rb.repository_id = ? AND rb.digest = ? AND rb.created_at <= ?
+           AND NOT EXISTS (SELECT 1 FROM manifest_references mr WHERE mr.repository_id = rb.repository_id AND mr.target_digest = rb.digest)`,
+      ),
+      collectable: db.prepare<[string, number, number, number], { digest: string; size: number; createdAt: number }>(
+        `SELECT b.digest, b.size, b.created_at AS createdAt FROM blobs b
+         WHERE b.digest > ? AND b.created_at <= ? AND ${unreferenced} AND ${unclaimed}
+           AND NOT EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.digest = b.digest AND rb.created_at > ?)
+         ORDER BY b.digest LIMIT ?`,
+      ),
+      mark: db.prepare<[string, number, string, number, string, number]>(
+        `UPDATE blobs AS b SET deleting_by = ?, deleting_since = ?
+         WHERE b.digest = ? AND b.created_at <= ? AND (b.deleting_by IS NULL OR b.deleting_by = ? OR b.deleting_since <= ?)
+           AND ${unreferenced} AND ${unclaimed} AND NOT EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.digest = b.digest)`,
+      ),
+      deleteMarked: db.prepare<[string, string]>('DELETE FROM blobs WHERE digest = ? AND deleting_by = ?'),
+      uploadsBefore: db.prepare<[number, string, number], { id: string; repository: string; created_at: number }>(
+        'SELECT id, repository, created_at FROM uploads WHERE created_at <= ? AND id > ? ORDER BY id LIMIT ?',
+      ),
+    };
   }
 
   private migrate(): void {
@@ -169,6 +216,8 @@ export class SqliteMetadataStore implements MetadataStore {
     if (batch.length === 0) return;
     const outcomes: { ok: boolean; value: unknown }[] = [];
     try {
+      // IMMEDIATE: take the write lock first, so that another process's commit (a `wharf gc` beside the server)
+      // makes this wait (busy_timeout) instead of failing a read-then-write transaction with SQLITE_BUSY.
       this.db.transaction(() => {
         for (const w of batch) {
           try {
@@ -177,7 +226,7 @@ export class SqliteMetadataStore implements MetadataStore {
             outcomes.push({ ok: false, value: e });
           }
         }
-      })();
+      }).immediate();
     } catch (e) {
       this.repoIds.clear(); // ids cached during a rolled-back transaction may not exist
       for (const w of batch) w.reject(e);
@@ -230,8 +279,31 @@ export class SqliteMetadataStore implements MetadataStore {
       const id = this.ensureRepo(repo);
       const now = Date.now();
       this.q.insertBlob.run(blob.digest, blob.size, now);
+      if (this.gc.blobState.get(blob.digest)?.deleting_by != null) throw new BlobBusyError(blob.digest);
       this.q.link.run(id, blob.digest, now);
       if (finishedUpload !== undefined) this.q.deleteUpload.run(finishedUpload);
+    });
+  }
+
+  async claimBlob(upload: UploadRecord, digest: string): Promise<void> {
+    this.relaxed(() =>
+      this.db
+        .transaction(() => {
+          if (this.gc.blobState.get(digest)?.deleting_by != null) throw new BlobBusyError(digest);
+          this.gc.claim.run(upload.id, upload.repository, upload.createdAt, digest);
+        })
+        .immediate(),
+    );
+  }
+
+  async mountBlob(repo: string, from: string, digest: string): Promise<BlobRecord | undefined> {
+    return this.write(() => {
+      const fromId = this.findRepo(from) ?? -1;
+      const ownId = this.findRepo(repo) ?? -1;
+      const blob = this.gc.mountable.get(fromId, ownId, digest);
+      if (!blob) return undefined;
+      this.q.link.run(this.ensureRepo(repo), digest, Date.now());
+      return { digest: blob.digest, size: blob.size };
     });
   }
 
@@ -265,6 +337,8 @@ export class SqliteMetadataStore implements MetadataStore {
   async putManifest(repo: string, m: ManifestWrite, tags: string[]): Promise<void> {
     await this.write(() => {
       const id = this.ensureRepo(repo);
+      const missing = [...new Set(m.blobs)].filter((d) => !this.q.repoBlob.get(id, d));
+      if (missing.length > 0) throw new MissingBlobsError(missing);
       const inserted = this.q.insertManifest.run({
         repo: id,
         digest: m.digest,
@@ -397,6 +471,34 @@ export class SqliteMetadataStore implements MetadataStore {
     const id = this.findRepo(repo);
     if (id === undefined) return [];
     return this.q.manifestsAfter.all(id, page.last ?? '', page.limit).map((row) => toManifest(row)!);
+  }
+
+  async listUnreferencedLinks(before: number, limit: number, after?: { repository: string; digest: string }): Promise<BlobLink[]> {
+    return this.gc.unreferencedLinks.all(before, after?.repository ?? '', after?.digest ?? '', limit);
+  }
+
+  async sweepLink(repo: string, digest: string, before: number): Promise<boolean> {
+    const id = this.findRepo(repo);
+    return id !== undefined && this.write(() => this.gc.sweepLink.run(id, digest, before).changes > 0);
+  }
+
+  async listCollectableBlobs(before: number, limit: number, options: { after?: string; withoutLinks: boolean }): Promise<CollectableBlob[]> {
+    return this.gc.collectable.all(options.after ?? '', before, options.withoutLinks ? -1 : before, limit);
+  }
+
+  async markBlobDeleting(digest: string, before: number, collector: string, staleBefore: number): Promise<BlobRecord | undefined> {
+    return this.write(() => {
+      if (this.gc.mark.run(collector, Date.now(), digest, before, collector, staleBefore).changes === 0) return undefined;
+      return this.q.blob.get(digest);
+    });
+  }
+
+  async deleteMarkedBlob(digest: string, collector: string): Promise<boolean> {
+    return this.write(() => this.gc.deleteMarked.run(digest, collector).changes > 0);
+  }
+
+  async listUploadsBefore(before: number, limit: number, afterId?: string): Promise<UploadRecord[]> {
+    return this.gc.uploadsBefore.all(before, afterId ?? '', limit).map((r) => ({ id: r.id, repository: r.repository, createdAt: r.created_at }));
   }
 
   async close(): Promise<void> {

@@ -51,6 +51,35 @@ export interface ApiKeyRecord {
   expiresAt: number;
 }
 
+/** A repository's link to a blob (what lets the repository serve it). */
+export interface BlobLink {
+  repository: string;
+  digest: string;
+  size: number;
+  createdAt: number;
+}
+
+/** A blob the collector may reclaim, as a listing saw it. */
+export interface CollectableBlob extends BlobRecord {
+  createdAt: number;
+}
+
+/** putManifest found blobs the manifest needs that the repository does not hold (any more). */
+export class MissingBlobsError extends Error {
+  override name = 'MissingBlobsError';
+  constructor(readonly digests: string[]) {
+    super(`blobs not in the repository: ${digests.join(', ')}`);
+  }
+}
+
+/** The garbage collector is deleting this blob's bytes at this moment: wait a little and try again. */
+export class BlobBusyError extends Error {
+  override name = 'BlobBusyError';
+  constructor(readonly digest: string) {
+    super(`blob ${digest} is being deleted by garbage collection; try again`);
+  }
+}
+
 export interface Page {
   /** Exclusive lower bound. */
   last?: string;
@@ -67,6 +96,17 @@ export interface MetadataStore {
    * With `finishedUpload`, that upload session is removed in the same transaction.
    */
   linkBlob(repo: string, blob: BlobRecord, finishedUpload?: string): Promise<void>;
+  /**
+   * Before an upload writes bytes to a blob's content address: records on the upload session (created if
+   * missing) that it is about to publish `digest`, so the collector leaves that digest alone until linkBlob
+   * ends the session. Throws BlobBusyError while the collector is deleting the digest's bytes.
+   */
+  claimBlob(upload: UploadRecord, digest: string): Promise<void>;
+  /**
+   * Cross-repository mount in one atomic step: links a blob that `from` (or `repo` itself) holds into `repo`.
+   * Undefined when neither holds it at that moment.
+   */
+  mountBlob(repo: string, from: string, digest: string): Promise<BlobRecord | undefined>;
   unlinkBlob(repo: string, digest: string): Promise<boolean>;
   /** Which of these digests are not linked into the repository. */
   missingBlobs(repo: string, digests: string[]): Promise<string[]>;
@@ -75,7 +115,10 @@ export interface MetadataStore {
 
   getManifest(repo: string, digest: string): Promise<ManifestRecord | undefined>;
   getManifestByTag(repo: string, tag: string): Promise<ManifestRecord | undefined>;
-  /** Stores a manifest and points the tags at it, in one transaction. */
+  /**
+   * Stores a manifest and points the tags at it, in one transaction, which first checks (and, where the store
+   * has row locks, holds) the repository's links to `manifest.blobs`: throws MissingBlobsError if any is gone.
+   */
   putManifest(repo: string, manifest: ManifestWrite, tags: string[]): Promise<void>;
   /** Removes a manifest and every tag pointing at it. */
   deleteManifest(repo: string, digest: string): Promise<boolean>;
@@ -90,6 +133,28 @@ export interface MetadataStore {
   createUpload(upload: UploadRecord): Promise<void>;
   getUpload(id: string): Promise<UploadRecord | undefined>;
   deleteUpload(id: string): Promise<boolean>;
+
+  // Garbage collection (src/gc/). `before` is the grace cutoff: only things created at or before it qualify.
+  /** Links no manifest of their repository references, created at or before `before`; ordered, from after `after`. */
+  listUnreferencedLinks(before: number, limit: number, after?: { repository: string; digest: string }): Promise<BlobLink[]>;
+  /** Removes one such link if, checked again in a transaction, it still qualifies. */
+  sweepLink(repo: string, digest: string, before: number): Promise<boolean>;
+  /**
+   * Blobs that would be reclaimable once the unreferenced links are gone: no manifest anywhere references them,
+   * no upload has claimed them, they and all their links were created at or before `before`. With
+   * `withoutLinks`, only those that have no link left at all (what a sweep may mark now).
+   */
+  listCollectableBlobs(before: number, limit: number, options: { after?: string; withoutLinks: boolean }): Promise<CollectableBlob[]>;
+  /**
+   * Checks one blob again in a transaction (no link, no reference, no claim, created at or before `before`) and
+   * marks it as being deleted by `collector`; a mark left by another collector before `staleBefore` is taken
+   * over. Returns the blob when this collector now holds the mark and may delete its bytes.
+   */
+  markBlobDeleting(digest: string, before: number, collector: string, staleBefore: number): Promise<BlobRecord | undefined>;
+  /** Deletes the row of a blob whose bytes are gone, if `collector` still holds its mark. */
+  deleteMarkedBlob(digest: string, collector: string): Promise<boolean>;
+  /** Upload sessions (and claims) created at or before `before`, by id, from after `afterId`. */
+  listUploadsBefore(before: number, limit: number, afterId?: string): Promise<UploadRecord[]>;
 
   /** Stores a new API key; false (and nothing changed) when a key of that name exists. */
   createApiKey(key: ApiKeyRecord): Promise<boolean>;

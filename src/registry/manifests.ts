@@ -5,7 +5,7 @@ import { RegistryError } from '../oci/errors.js';
 import { parseManifest, maxManifestBytes } from '../oci/manifest.js';
 import { checkTag } from '../oci/reference.js';
 import { manifestTypes } from '../oci/media-types.js';
-import type { ManifestRecord, MetadataStore } from '../metadata/store.js';
+import { MissingBlobsError, type ManifestRecord, type MetadataStore } from '../metadata/store.js';
 
 export interface PutResult {
   digest: string;
@@ -73,7 +73,16 @@ export class Manifests {
       ...(parsed.subject && { subject: parsed.subject.digest }),
       ...(parsed.annotations && { annotations: parsed.annotations }),
     };
-    await this.metadata.putManifest(repo, record, tags);
+    try {
+      await this.metadata.putManifest(repo, record, tags);
+    } catch (e) {
+      // A blob the check above saw was unlinked (by DELETE or garbage collection) before the manifest committed.
+      if (!(e instanceof MissingBlobsError)) throw e;
+      throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references blob ${e.digests[0]} which is not in this repository`, {
+        status: 400,
+        detail: { digests: e.digests },
+      });
+    }
     return parsed.subject ? { digest, subject: parsed.subject.digest } : { digest };
   }
 

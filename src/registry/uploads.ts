@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createDigester, type DigestAlgorithm, type ParsedDigest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
-import type { BlobRecord, MetadataStore } from '../metadata/store.js';
+import { BlobBusyError, type BlobRecord, type MetadataStore, type UploadRecord } from '../metadata/store.js';
 import { isNotFound, type StorageDriver } from '../storage/index.js';
 import { blobPath } from './paths.js';
 import { uploadBytesFor, type UploadBytes } from './upload-bytes.js';
@@ -35,6 +35,9 @@ export interface Chunk {
 }
 
 const uploadIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** How long a completion waits for the garbage collector to finish deleting the same digest. */
+const claimWaitMs = 30_000;
 
 function unknownUpload(): RegistryError {
   return new RegistryError('BLOB_UPLOAD_UNKNOWN', 'upload session unknown: it was completed, cancelled or never started here');
@@ -127,6 +130,7 @@ export class Uploads {
       if (chunk && s.size === 0 && (await this.bytes.size(s.id)) === 0) {
         // The whole blob in the final request (POST, then PUT with the body): stream it straight to its address.
         this.checkChunk(s, chunk);
+        await this.claim({ id: s.id, repository: repo, createdAt: Date.now() }, digest.digest);
         const blob = await this.streamToBlob(digest, chunk).catch(async (e: unknown) => {
           if (e instanceof RegistryError && e.code === 'DIGEST_INVALID') await this.discard(s);
           throw e;
@@ -143,6 +147,7 @@ export class Uploads {
         throw new RegistryError('DIGEST_INVALID', `digest ${digest.digest} does not match the uploaded content (${actual}); the upload was discarded`);
       }
       const blob = { digest: digest.digest, size: s.size };
+      await this.claim({ id: s.id, repository: repo, createdAt: Date.now() }, digest.digest);
       await this.publish(s.id, digest, blob.size);
       await this.metadata.linkBlob(repo, blob, s.id);
       this.sessions.delete(s.id);
@@ -156,9 +161,41 @@ export class Uploads {
 
   /** `POST ?digest=`: the whole blob in one request, never registered as a session. */
   async monolithic(repo: string, digest: ParsedDigest, chunk: Chunk): Promise<BlobRecord> {
-    const blob = await this.streamToBlob(digest, chunk);
-    await this.metadata.linkBlob(repo, blob);
+    // An upload record that exists only to claim the digest while its bytes are written (docs/gc.md).
+    const claim = { id: randomUUID(), repository: repo, createdAt: Date.now() };
+    await this.claim(claim, digest.digest);
+    let blob: BlobRecord;
+    try {
+      blob = await this.streamToBlob(digest, chunk);
+    } catch (e) {
+      await this.metadata.deleteUpload(claim.id).catch(() => undefined);
+      throw e;
+    }
+    await this.metadata.linkBlob(repo, blob, claim.id);
     return blob;
+  }
+
+  /**
+   * Claims the digest for this upload before its bytes go to the content address, so that garbage collection
+   * leaves the digest alone until linkBlob ends the upload. While a collector is deleting the same digest's
+   * bytes, waits for it to finish (then the bytes written here are never deleted).
+   */
+  private async claim(upload: UploadRecord, digest: string): Promise<void> {
+    const deadline = Date.now() + claimWaitMs;
+    for (let wait = 20; ; wait = Math.min(wait * 2, 500)) {
+      try {
+        await this.metadata.claimBlob(upload, digest);
+        return;
+      } catch (e) {
+        if (!(e instanceof BlobBusyError)) throw e;
+        if (Date.now() >= deadline) {
+          throw new RegistryError('UNAVAILABLE', `blob ${digest} is being deleted by garbage collection; retry the upload later`, {
+            headers: { 'Retry-After': '5' },
+          });
+        }
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
   }
 
   /**
@@ -195,10 +232,8 @@ export class Uploads {
 
   /** Links a blob from another repository; undefined when `from` does not hold it. */
   async mount(repo: string, digest: string, from: string): Promise<BlobRecord | undefined> {
-    const blob = (await this.metadata.getRepositoryBlob(from, digest)) ?? (await this.metadata.getRepositoryBlob(repo, digest));
-    if (!blob) return undefined;
-    await this.metadata.linkBlob(repo, blob);
-    return blob;
+    // One atomic step: a check and a separate link could link a blob that garbage collection reclaimed between them.
+    return this.metadata.mountBlob(repo, from, digest);
   }
 
   private checkChunk(s: Session, chunk: Chunk): number | undefined {
