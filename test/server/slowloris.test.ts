@@ -211,3 +211,33 @@ describe('uploads per client', () => {
     assert.equal(status, 202, 'a freed slot admits a new upload');
   });
 });
+
+describe('whole-request timeout', () => {
+  const dir = tempDir('wharf-request-timeout-');
+  let reg: RunningRegistry;
+  const sockets: SlowSocket[] = [];
+
+  before(async () => {
+    reg = await startWith(dir, 'http:\n  headersTimeoutSeconds: 1\n  requestTimeoutSeconds: 2\n  bodyIdleTimeoutSeconds: 30\n');
+  });
+  after(async () => {
+    for (const s of sockets) s.stop();
+    await reg.close();
+    removeDir(dir);
+  });
+
+  test('with http.requestTimeoutSeconds, bodies that trickle steadily (never idle) are cut off too', { timeout: 30_000 }, async () => {
+    for (let i = 0; i < 5; i++) {
+      const path = (await startUpload(reg.url, 'trickle/repo')).pathname;
+      sockets.push(
+        slowSocket(reg.url, `body trickle ${i}`, (write) => {
+          write(`PATCH ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 100000\r\n\r\n`);
+          return setInterval(() => write('t'), 100);
+        }),
+      );
+    }
+    const open = await waitAll(sockets, 15_000);
+    assert.deepEqual(open.map((s) => s.label), [], 'the server closed every trickling upload');
+    await expectStatus(await call(reg.url, 'GET', '/v2/'), 200, 'GET /v2/ afterwards');
+  });
+});
