@@ -47,10 +47,19 @@ export async function transfer(ctx: VerbContext, srcSpec: string, dstSpec: strin
   const concurrency = parseCount(flags.concurrency, '--concurrency');
   const platform = flags.platform !== undefined ? await parsePlatformArg(flags.platform) : undefined;
   const { copy } = await import('../../client/ops/copy.js');
+  const { parseLocation } = await import('../../client/locations.js');
+  let dstRef: string | undefined;
+  try {
+    dstRef = parseLocation(dstSpec).reference;
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const dstIsDigest = dstRef !== undefined && isDigestRef(dstRef);
   const src = await ctx.open(srcSpec, 'source');
+  const reference = await sourceReference(src, srcSpec, dstRef !== undefined && !dstIsDigest ? dstRef : undefined);
+  // A missing source fails here, before a target layout or archive is created.
+  await src.store.resolve(reference);
   const dst = await ctx.open(dstSpec, 'sink');
-  const dstIsDigest = dst.reference !== undefined && isDigestRef(dst.reference);
-  const reference = await sourceReference(src, srcSpec, dst.reference !== undefined && !dstIsDigest ? dst.reference : undefined);
   const progress = progressFor(flags);
   let result;
   try {
