@@ -191,7 +191,7 @@ describe('TLS', () => {
     assert.throws(() => loadConfig({ config: join(dir, 'bad.yaml') }, {}, '/'), /clientCA/);
   });
 
-  test('skopeo pushes and pulls over verified mutual TLS with a cert dir (CA, client cert and key)', { timeout: 180_000 }, async () => {
+  test('skopeo pushes, inspects and pulls over verified mutual TLS with a cert dir (CA, client cert and key)', { timeout: 180_000 }, async () => {
     requireTools('skopeo', 'umoci');
     const r = await start('  certificate: server.crt\n  key: server.key\n  clientCA: ca.crt\n');
     const host = new URL(r.url).host;
@@ -215,5 +215,10 @@ describe('TLS', () => {
     await run('skopeo', [...flags, 'copy', '--retry-times', '0', '--preserve-digests', '--dest-cert-dir', certDir, `oci:${image.layout}:${image.ref}`, dest], opts);
     const served = (await run('skopeo', [...flags, 'inspect', '--raw', '--cert-dir', certDir, dest], opts)).stdoutBytes;
     assert.deepEqual(served, readBlob(image.layout, image.descriptor.digest), 'the manifest comes back byte for byte');
+    const pulled = join(dir, 'pulled');
+    await run('skopeo', [...flags, 'copy', '--retry-times', '0', '--src-cert-dir', certDir, dest, `oci:${pulled}:v1`], opts);
+    for (const layer of (JSON.parse(served.toString()) as { layers: { digest: string }[] }).layers) {
+      assert.deepEqual(readBlob(pulled, layer.digest), readBlob(image.layout, layer.digest), `layer ${layer.digest} pulled over TLS`);
+    }
   });
 });
