@@ -21,7 +21,7 @@ function planRows(config: MirrorConfig): string[] {
 export function mirrorCommand(): Command {
   return verb('mirror', 'copy the repositories and tags a YAML file lists into other registries, skipping what is up to date', {
     json: true,
-    examples: ['wharf mirror examples/mirror.yaml', 'wharf mirror mirror.yaml --dry-run', 'wharf mirror --json --concurrency 8 mirror.yaml > summary.json'],
+    examples: ['wharf mirror examples/mirror/mirror.yaml', 'wharf mirror mirror.yaml --dry-run', 'wharf mirror --json --concurrency 8 mirror.yaml > summary.json'],
   })
     .argument('<file>', 'the mirror file (YAML, see docs/mirror.md)')
     .addOption(new Option('--dry-run', 'check the file and print what it would mirror; copy nothing'))
