@@ -3,6 +3,7 @@
 // write through the same code paths as a push.
 import { fileURLToPath } from 'node:url';
 import type { ResolvedConfig } from '../config/schema.js';
+import { loadConfig, type Overrides } from '../config/load.js';
 import { openMetadata } from '../metadata/index.js';
 import { Registry } from '../registry/index.js';
 import { openStorage, parseStorageURL } from '../storage/index.js';
@@ -31,4 +32,10 @@ export async function openAdminStores(config: ResolvedConfig): Promise<AdminStor
   }
   const registry = new Registry(storage, metadata, { maxManifestBytes: config.limits.maxManifestBytes });
   return { registry, localRoot: localStorageRoot(config.storage), close: () => registry.close() };
+}
+
+/** Loads the configuration the way `wharf serve` does (flags > WHARF_* > file > defaults) and opens its stores. */
+export async function openFromOverrides(overrides: Overrides): Promise<{ config: ResolvedConfig; stores: AdminStores }> {
+  const config = loadConfig(overrides);
+  return { config, stores: await openAdminStores(config) };
 }
