@@ -21,6 +21,17 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** The WHARF_* variables and the keys they set (for the configuration reference; keep in step with fromEnvironment). */
+export const environmentVariables: ReadonlyArray<{ variable: string; key: string }> = [
+  { variable: 'WHARF_CONFIG', key: '(the configuration file)' },
+  { variable: 'WHARF_LISTEN', key: 'listen' },
+  { variable: 'WHARF_DATA', key: 'data' },
+  { variable: 'WHARF_STORAGE', key: 'storage' },
+  { variable: 'WHARF_METADATA', key: 'metadata' },
+  { variable: 'WHARF_LOG_LEVEL', key: 'log.level' },
+  { variable: 'WHARF_READ_ONLY', key: 'readOnly' },
+];
+
 /** The WHARF_* variables that map onto settings. */
 export function fromEnvironment(env: NodeJS.ProcessEnv): Overrides {
   const o: Overrides = {};
