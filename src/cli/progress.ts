@@ -71,7 +71,9 @@ export class BarProgress implements Progress {
       barsize: 20,
       barCompleteChar: '\u2588',
       barIncompleteChar: '\u2591',
-      hideCursor: true,
+      // Neither hide the cursor nor turn off line wrapping: a Ctrl-C mid-transfer would leave the terminal so.
+      hideCursor: false,
+      linewrap: true,
       clearOnComplete: false,
       autopadding: true,
       forceRedraw: true,
