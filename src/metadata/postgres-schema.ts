@@ -81,4 +81,18 @@ export const postgresMigrations: readonly string[] = [
   ALTER TABLE blobs ADD COLUMN deleting_by TEXT;
   ALTER TABLE blobs ADD COLUMN deleting_since BIGINT;
   `,
+  // Tag history (docs/lifecycle.md): every create, move and delete of a tag, written in the transaction of the
+  // tag change itself; rows outlive the tags and manifests they name.
+  `
+  CREATE TABLE tag_history (
+    id BIGSERIAL PRIMARY KEY,
+    repository_id BIGINT NOT NULL REFERENCES repositories (id),
+    tag TEXT COLLATE "C" NOT NULL,
+    old_digest TEXT COLLATE "C",
+    new_digest TEXT COLLATE "C",
+    at BIGINT NOT NULL,
+    actor TEXT
+  );
+  CREATE INDEX tag_history_tag ON tag_history (repository_id, tag, id);
+  `,
 ];

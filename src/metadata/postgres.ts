@@ -4,7 +4,8 @@
 // the catalog in byte order (COLLATE "C" columns). Schema migrations run when the store opens, inside a
 // transaction holding an advisory lock, so processes starting at the same moment apply each migration once.
 import pg from 'pg';
-import { BlobBusyError, MissingBlobsError } from './store.js';
+import { BlobBusyError, MissingBlobsError, TagImmutableError } from './store.js';
+import type { RepositoryUsage, TagChange, TagRecord, TagWriteOptions } from './store.js';
 import type { ApiKeyRecord, BlobLink, BlobRecord, CollectableBlob, ManifestRecord, ManifestWrite, MetadataStore, Page, Referrer, UploadRecord } from './store.js';
 import { postgresMigrations } from './postgres-schema.js';
 
@@ -208,7 +209,7 @@ export class PostgresMetadataStore implements MetadataStore {
   private wrap(e: unknown): unknown {
     const code = (e as { code?: unknown }).code;
     const isSql = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !code.startsWith('08') && !code.startsWith('57P');
-    if (isSql || !(e instanceof Error) || e instanceof BlobBusyError || e instanceof MissingBlobsError) return e;
+    if (isSql || !(e instanceof Error) || e instanceof BlobBusyError || e instanceof MissingBlobsError || e instanceof TagImmutableError) return e;
     return new MetadataConnectionError(`PostgreSQL at ${this.location}: ${describe(e)}`);
   }
 
@@ -326,7 +327,7 @@ export class PostgresMetadataStore implements MetadataStore {
     return toManifest(r.rows[0]);
   }
 
-  async putManifest(repo: string, m: ManifestWrite, tags: string[]): Promise<void> {
+  async putManifest(repo: string, m: ManifestWrite, tags: string[], options: TagWriteOptions = {}): Promise<void> {
     // Sorted, so that concurrent writers lock tag rows in the same order and cannot deadlock each other.
     const tagNames = [...new Set(tags)].sort();
     await this.transaction(async (c) => {
@@ -371,25 +372,126 @@ export class PostgresMetadataStore implements MetadataStore {
           );
         }
       }
-      if (tagNames.length > 0) {
+      const immutable = [...new Set(options.immutable ?? [])].sort();
+      const touched = [...new Set([...tagNames, ...immutable])].sort();
+      if (touched.length > 0) {
+        // Lock the existing tag rows (in name order) to read what they pointed at: the history's old digests.
+        const held = await c.query<{ name: string; digest: string }>(
+          'SELECT name, digest FROM tags WHERE repository_id = $1 AND name = ANY($2::text[]) ORDER BY name FOR UPDATE',
+          [id, touched],
+        );
+        const before = new Map(held.rows.map((row) => [row.name, row.digest]));
+        for (const t of immutable) {
+          const current = before.get(t);
+          if (current !== undefined && current !== m.digest) throw new TagImmutableError(t, current);
+        }
+        const now = Date.now();
         await c.query(
           `INSERT INTO tags (repository_id, name, digest, updated_at) SELECT $1, t.name, $2, $3 FROM unnest($4::text[]) AS t (name)
            ON CONFLICT (repository_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at`,
-          [id, m.digest, Date.now(), tagNames],
+          [id, m.digest, now, tagNames],
         );
+        const moved = tagNames.filter((t) => before.get(t) !== m.digest);
+        if (moved.length > 0) {
+          await c.query(
+            `INSERT INTO tag_history (repository_id, tag, old_digest, new_digest, at, actor)
+             SELECT $1, t.name, t.old, $2, $3, $4 FROM unnest($5::text[], $6::text[]) AS t (name, old)`,
+            [id, m.digest, now, options.by ?? null, moved, moved.map((t) => before.get(t) ?? null)],
+          );
+        }
       }
     });
   }
 
-  async deleteManifest(repo: string, digest: string): Promise<boolean> {
-    // References and tags go with it (ON DELETE CASCADE), in the same statement.
-    const r = await this.write(`DELETE FROM manifests WHERE repository_id = ${repoIdOf} AND digest = $2`, [repo, digest]);
+  async deleteManifest(repo: string, digest: string, options: { by?: string } = {}): Promise<boolean> {
+    return this.transaction(async (c) => {
+      // The manifest row first (the order putManifest locks in), then the tags its cascade removes, recorded.
+      const held = await c.query<{ id: number }>(`SELECT repository_id AS id FROM manifests WHERE repository_id = ${repoIdOf} AND digest = $2 FOR UPDATE`, [repo, digest]);
+      const id = held.rows[0]?.id;
+      if (id === undefined) return false;
+      await c.query(
+        `INSERT INTO tag_history (repository_id, tag, old_digest, new_digest, at, actor)
+         SELECT repository_id, name, digest, NULL, $3, $4 FROM tags WHERE repository_id = $1 AND digest = $2`,
+        [id, digest, Date.now(), options.by ?? null],
+      );
+      // References and tags go with it (ON DELETE CASCADE), in the same statement.
+      const r = await c.query('DELETE FROM manifests WHERE repository_id = $1 AND digest = $2', [id, digest]);
+      return (r.rowCount ?? 0) > 0;
+    });
+  }
+
+  async deleteTag(repo: string, tag: string, options: { by?: string } = {}): Promise<boolean> {
+    const r = await this.write(
+      `WITH gone AS (DELETE FROM tags WHERE repository_id = ${repoIdOf} AND name = $2 RETURNING repository_id, digest)
+       INSERT INTO tag_history (repository_id, tag, old_digest, new_digest, at, actor) SELECT repository_id, $2, digest, NULL, $3, $4 FROM gone`,
+      [repo, tag, Date.now(), options.by ?? null],
+    );
     return (r.rowCount ?? 0) > 0;
   }
 
-  async deleteTag(repo: string, tag: string): Promise<boolean> {
-    const r = await this.write(`DELETE FROM tags WHERE repository_id = ${repoIdOf} AND name = $2`, [repo, tag]);
-    return (r.rowCount ?? 0) > 0;
+  async tagHistory(repo: string, tag: string, page: { before?: number; limit: number }): Promise<TagChange[]> {
+    const r = await this.query<{ id: string; tag: string; old_digest: string | null; new_digest: string | null; at: string; actor: string | null }>(
+      `SELECT id, tag, old_digest, new_digest, at, actor FROM tag_history WHERE repository_id = ${repoIdOf} AND tag = $2 AND id < $3
+       ORDER BY id DESC LIMIT $4`,
+      [repo, tag, page.before ?? Number.MAX_SAFE_INTEGER, page.limit],
+    );
+    return r.rows.map((row) => {
+      const c: TagChange = { id: Number(row.id), tag: row.tag, at: Number(row.at) };
+      if (row.old_digest !== null) c.oldDigest = row.old_digest;
+      if (row.new_digest !== null) c.newDigest = row.new_digest;
+      if (row.actor !== null) c.by = row.actor;
+      return c;
+    });
+  }
+
+  async listTagRecords(repo: string, page: Page): Promise<TagRecord[]> {
+    const r = await this.query<{ name: string; digest: string; updated_at: string }>(
+      `SELECT name, digest, updated_at FROM tags WHERE repository_id = ${repoIdOf} AND name > $2 ORDER BY name LIMIT $3`,
+      [repo, page.last ?? '', page.limit],
+    );
+    return r.rows.map((row) => ({ name: row.name, digest: row.digest, updatedAt: Number(row.updated_at) }));
+  }
+
+  async repositoryUsage(repo: string): Promise<RepositoryUsage | undefined> {
+    // One statement: one snapshot.
+    const r = await this.query<Record<string, string | null>>(
+      `WITH r AS (SELECT id FROM repositories WHERE name = $1)
+       SELECT (SELECT count(*) FROM manifests WHERE repository_id = r.id) AS manifests,
+              (SELECT count(*) FROM tags WHERE repository_id = r.id) AS tags,
+              (SELECT coalesce(sum(size), 0) FROM manifests WHERE repository_id = r.id) AS manifest_bytes,
+              (SELECT coalesce(sum(b.size), 0) FROM manifest_references mr JOIN blobs b ON b.digest = mr.target_digest
+                 WHERE mr.repository_id = r.id AND mr.kind = 'blob') AS logical,
+              (SELECT coalesce(sum(b.size), 0) FROM blobs b WHERE b.digest IN
+                 (SELECT target_digest FROM manifest_references WHERE repository_id = r.id AND kind = 'blob')) AS unique_bytes,
+              (SELECT coalesce(sum(b.size), 0) FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
+                 WHERE rb.repository_id = r.id) AS linked
+       FROM r`,
+      [repo],
+    );
+    const row = r.rows[0];
+    if (!row) return undefined;
+    const manifestBytes = Number(row.manifest_bytes);
+    return {
+      repository: repo,
+      manifests: Number(row.manifests),
+      tags: Number(row.tags),
+      manifestBytes,
+      logicalBytes: manifestBytes + Number(row.logical),
+      uniqueBytes: manifestBytes + Number(row.unique_bytes),
+      storedBytes: manifestBytes + Number(row.linked),
+    };
+  }
+
+  async totalUsage(): Promise<{ blobs: number; blobBytes: number; manifests: number; manifestBytes: number }> {
+    const r = await this.query<Record<string, string>>(
+      `SELECT (SELECT count(*) FROM blobs b WHERE b.digest IN (SELECT target_digest FROM manifest_references WHERE kind = 'blob')) AS blobs,
+              (SELECT coalesce(sum(size), 0) FROM blobs b WHERE b.digest IN (SELECT target_digest FROM manifest_references WHERE kind = 'blob')) AS blob_bytes,
+              (SELECT count(*) FROM manifests) AS manifests,
+              (SELECT coalesce(sum(size), 0) FROM manifests) AS manifest_bytes`,
+      [],
+    );
+    const row = r.rows[0]!;
+    return { blobs: Number(row.blobs), blobBytes: Number(row.blob_bytes), manifests: Number(row.manifests), manifestBytes: Number(row.manifest_bytes) };
   }
 
   async repositoryExists(repo: string): Promise<boolean> {

@@ -71,4 +71,18 @@ export const migrations: readonly string[] = [
   ALTER TABLE blobs ADD COLUMN deleting_by TEXT;
   ALTER TABLE blobs ADD COLUMN deleting_since INTEGER;
   `,
+  // Tag history (docs/lifecycle.md): every create, move and delete of a tag, written in the transaction of the
+  // tag change itself; rows outlive the tags and manifests they name.
+  `
+  CREATE TABLE tag_history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    repository_id INTEGER NOT NULL REFERENCES repositories (id),
+    tag TEXT NOT NULL,
+    old_digest TEXT,
+    new_digest TEXT,
+    at INTEGER NOT NULL,
+    actor TEXT
+  );
+  CREATE INDEX tag_history_tag ON tag_history (repository_id, tag, id);
+  `,
 ];

@@ -3,7 +3,8 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { BlobBusyError, MissingBlobsError } from './store.js';
+import { BlobBusyError, MissingBlobsError, TagImmutableError } from './store.js';
+import type { RepositoryUsage, TagChange, TagRecord, TagWriteOptions } from './store.js';
 import type { ApiKeyRecord, BlobLink, BlobRecord, CollectableBlob, ManifestRecord, ManifestWrite, MetadataStore, Page, Referrer, UploadRecord } from './store.js';
 import { migrations } from './sqlite-schema.js';
 
@@ -70,6 +71,8 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly q;
   /** Statements of garbage collection (docs/gc.md). */
   private readonly gc;
+  /** Statements of the content lifecycle: tag history, usage (docs/lifecycle.md). */
+  private readonly life;
   private pending: PendingWrite[] = [];
   /** Sorted tag names per repository id, dropped whenever a write touches that repository's tags. */
   private readonly tagLists = new Map<number, string[]>();
@@ -142,6 +145,49 @@ export class SqliteMetadataStore implements MetadataStore {
       ),
     };
     this.gc = this.prepareCollection();
+    this.life = this.prepareLifecycle();
+  }
+
+  private prepareLifecycle() {
+    const db = this.db;
+    return {
+      tagDigest: db.prepare<[number, string], string>('SELECT digest FROM tags WHERE repository_id = ? AND name = ?').pluck(),
+      tagsOf: db.prepare<[number, string], string>('SELECT name FROM tags WHERE repository_id = ? AND digest = ? ORDER BY name').pluck(),
+      record: db.prepare<[number, string, string | null, string | null, number, string | null]>(
+        'INSERT INTO tag_history (repository_id, tag, old_digest, new_digest, at, actor) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      history: db.prepare<[number, string, number, number], { id: number; tag: string; old_digest: string | null; new_digest: string | null; at: number; actor: string | null }>(
+        'SELECT * FROM tag_history WHERE repository_id = ? AND tag = ? AND id < ? ORDER BY id DESC LIMIT ?',
+      ),
+      tagRecords: db.prepare<[number, string, number], TagRecord>(
+        'SELECT name, digest, updated_at AS updatedAt FROM tags WHERE repository_id = ? AND name > ? ORDER BY name LIMIT ?',
+      ),
+      manifestUsage: db.prepare<[number], { count: number; bytes: number | null }>('SELECT count(*) AS count, sum(size) AS bytes FROM manifests WHERE repository_id = ?'),
+      tagCount: db.prepare<[number], number>('SELECT count(*) FROM tags WHERE repository_id = ?').pluck(),
+      logicalBlobBytes: db.prepare<[number], number | null>(
+        `SELECT sum(b.size) FROM manifest_references mr JOIN blobs b ON b.digest = mr.target_digest
+         WHERE mr.repository_id = ? AND mr.kind = 'blob'`,
+      ).pluck(),
+      uniqueBlobBytes: db.prepare<[number], number | null>(
+        `SELECT sum(b.size) FROM blobs b WHERE b.digest IN
+           (SELECT mr.target_digest FROM manifest_references mr WHERE mr.repository_id = ? AND mr.kind = 'blob')`,
+      ).pluck(),
+      linkedBlobBytes: db.prepare<[number], number | null>(
+        'SELECT sum(b.size) FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest WHERE rb.repository_id = ?',
+      ).pluck(),
+      totalBlobs: db.prepare<[], { count: number; bytes: number | null }>(
+        `SELECT count(*) AS count, sum(b.size) AS bytes FROM blobs b
+         WHERE b.digest IN (SELECT mr.target_digest FROM manifest_references mr WHERE mr.kind = 'blob')`,
+      ),
+      totalManifests: db.prepare<[], { count: number; bytes: number | null }>('SELECT count(*) AS count, sum(size) AS bytes FROM manifests'),
+    };
+  }
+
+  /** Points a tag at a digest and records the change (none when it already points there). */
+  private moveTag(id: number, tag: string, digest: string, now: number, by: string | undefined): void {
+    const old = this.life.tagDigest.get(id, tag);
+    this.q.upsertTag.run(id, tag, digest, now);
+    if (old !== digest) this.life.record.run(id, tag, old ?? null, digest, now, by ?? null);
   }
 
   private prepareCollection() {
@@ -334,9 +380,13 @@ export class SqliteMetadataStore implements MetadataStore {
     return id === undefined ? undefined : toManifest(this.q.manifestByTag.get(id, tag));
   }
 
-  async putManifest(repo: string, m: ManifestWrite, tags: string[]): Promise<void> {
+  async putManifest(repo: string, m: ManifestWrite, tags: string[], options: TagWriteOptions = {}): Promise<void> {
     await this.write(() => {
       const id = this.ensureRepo(repo);
+      for (const t of options.immutable ?? []) {
+        const current = this.life.tagDigest.get(id, t);
+        if (current !== undefined && current !== m.digest) throw new TagImmutableError(t, current);
+      }
       const missing = [...new Set(m.blobs)].filter((d) => !this.q.repoBlob.get(id, d));
       if (missing.length > 0) throw new MissingBlobsError(missing);
       const inserted = this.q.insertManifest.run({
@@ -355,15 +405,17 @@ export class SqliteMetadataStore implements MetadataStore {
         for (const c of new Set(m.manifests)) this.q.insertReference.run(id, m.digest, c, 'manifest');
       }
       const now = Date.now();
-      for (const t of tags) this.q.upsertTag.run(id, t, m.digest, now);
+      for (const t of new Set(tags)) this.moveTag(id, t, m.digest, now, options.by);
       if (tags.length > 0) this.forgetTags(id);
     });
   }
 
-  async deleteManifest(repo: string, digest: string): Promise<boolean> {
+  async deleteManifest(repo: string, digest: string, options: { by?: string } = {}): Promise<boolean> {
     const id = this.findRepo(repo);
     if (id === undefined) return false;
     return this.write(() => {
+      const now = Date.now();
+      for (const t of this.life.tagsOf.all(id, digest)) this.life.record.run(id, t, digest, null, now, options.by ?? null);
       const gone = this.q.deleteManifest.run(id, digest).changes > 0;
       if (gone) {
         this.q.deleteReferences.run(id, digest);
@@ -374,15 +426,63 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  async deleteTag(repo: string, tag: string): Promise<boolean> {
+  async deleteTag(repo: string, tag: string, options: { by?: string } = {}): Promise<boolean> {
     const id = this.findRepo(repo);
     return (
       id !== undefined &&
       this.write(() => {
         this.forgetTags(id);
-        return this.q.deleteTag.run(id, tag).changes > 0;
+        const old = this.life.tagDigest.get(id, tag);
+        if (old === undefined) return false;
+        this.q.deleteTag.run(id, tag);
+        this.life.record.run(id, tag, old, null, Date.now(), options.by ?? null);
+        return true;
       })
     );
+  }
+
+  async tagHistory(repo: string, tag: string, page: { before?: number; limit: number }): Promise<TagChange[]> {
+    const id = this.findRepo(repo);
+    if (id === undefined) return [];
+    return this.life.history.all(id, tag, page.before ?? Number.MAX_SAFE_INTEGER, page.limit).map((r) => {
+      const c: TagChange = { id: r.id, tag: r.tag, at: r.at };
+      if (r.old_digest !== null) c.oldDigest = r.old_digest;
+      if (r.new_digest !== null) c.newDigest = r.new_digest;
+      if (r.actor !== null) c.by = r.actor;
+      return c;
+    });
+  }
+
+  async listTagRecords(repo: string, page: Page): Promise<TagRecord[]> {
+    const id = this.findRepo(repo);
+    return id === undefined ? [] : this.life.tagRecords.all(id, page.last ?? '', page.limit);
+  }
+
+  async repositoryUsage(repo: string): Promise<RepositoryUsage | undefined> {
+    const id = this.findRepo(repo);
+    if (id === undefined) return undefined;
+    // One read transaction, so that the numbers describe one moment.
+    return this.db.transaction(() => {
+      const m = this.life.manifestUsage.get(id)!;
+      const manifestBytes = m.bytes ?? 0;
+      return {
+        repository: repo,
+        manifests: m.count,
+        tags: this.life.tagCount.get(id)!,
+        manifestBytes,
+        logicalBytes: manifestBytes + (this.life.logicalBlobBytes.get(id) ?? 0),
+        uniqueBytes: manifestBytes + (this.life.uniqueBlobBytes.get(id) ?? 0),
+        storedBytes: manifestBytes + (this.life.linkedBlobBytes.get(id) ?? 0),
+      };
+    })();
+  }
+
+  async totalUsage(): Promise<{ blobs: number; blobBytes: number; manifests: number; manifestBytes: number }> {
+    return this.db.transaction(() => {
+      const b = this.life.totalBlobs.get()!;
+      const m = this.life.totalManifests.get()!;
+      return { blobs: b.count, blobBytes: b.bytes ?? 0, manifests: m.count, manifestBytes: m.bytes ?? 0 };
+    })();
   }
 
   async repositoryExists(repo: string): Promise<boolean> {

@@ -80,6 +80,59 @@ export class BlobBusyError extends Error {
   }
 }
 
+/** One move of a tag (tag history): created (no old digest), moved, or deleted (no new digest). */
+export interface TagChange {
+  /** Increases with every change of the store; the history's pagination cursor. */
+  id: number;
+  tag: string;
+  oldDigest?: string;
+  newDigest?: string;
+  /** Milliseconds since the epoch. */
+  at: number;
+  /** The authenticated user who made the change; absent for anonymous callers and tools. */
+  by?: string;
+}
+
+/** A tag with what it points at and when it was last pushed (retention: keep the last N by push time). */
+export interface TagRecord {
+  name: string;
+  digest: string;
+  updatedAt: number;
+}
+
+/** Who writes tags, and which of the given tags may be created but never moved (tag immutability). */
+export interface TagWriteOptions {
+  by?: string;
+  /** Tags that may point at this manifest only if they are new or already point at it. */
+  immutable?: readonly string[];
+}
+
+/** putManifest would move a tag listed as immutable to another digest; nothing was changed. */
+export class TagImmutableError extends Error {
+  override name = 'TagImmutableError';
+  constructor(
+    readonly tag: string,
+    readonly current: string,
+  ) {
+    super(`tag ${tag} is immutable and points at ${current}`);
+  }
+}
+
+/** Storage a repository uses, in bytes (docs/lifecycle.md says exactly what each number counts). */
+export interface RepositoryUsage {
+  repository: string;
+  manifests: number;
+  tags: number;
+  /** Sum of the manifests' own sizes. */
+  manifestBytes: number;
+  /** manifestBytes plus, per manifest, the sizes of the blobs it references (shared layers count once per manifest). */
+  logicalBytes: number;
+  /** manifestBytes plus each distinct blob referenced by the repository's manifests once. */
+  uniqueBytes: number;
+  /** manifestBytes plus each blob linked into the repository once, referenced or not (what quotas count). */
+  storedBytes: number;
+}
+
 export interface Page {
   /** Exclusive lower bound. */
   last?: string;
@@ -119,10 +172,21 @@ export interface MetadataStore {
    * Stores a manifest and points the tags at it, in one transaction, which first checks (and, where the store
    * has row locks, holds) the repository's links to `manifest.blobs`: throws MissingBlobsError if any is gone.
    */
-  putManifest(repo: string, manifest: ManifestWrite, tags: string[]): Promise<void>;
+  putManifest(repo: string, manifest: ManifestWrite, tags: string[], options?: TagWriteOptions): Promise<void>;
   /** Removes a manifest and every tag pointing at it. */
-  deleteManifest(repo: string, digest: string): Promise<boolean>;
-  deleteTag(repo: string, tag: string): Promise<boolean>;
+  deleteManifest(repo: string, digest: string, options?: { by?: string }): Promise<boolean>;
+  deleteTag(repo: string, tag: string, options?: { by?: string }): Promise<boolean>;
+
+  // Content lifecycle (src/registry/tag-history.ts, retention.ts, quota.ts). Every tag write above records its
+  // change in the tag history in the same transaction (a re-push of the same digest is not a change).
+  /** Changes of one tag, newest first; `before` is the exclusive upper bound of ids (the cursor). */
+  tagHistory(repo: string, tag: string, page: { before?: number; limit: number }): Promise<TagChange[]>;
+  /** Tags with their digests and push times, by name, one page at a time. */
+  listTagRecords(repo: string, page: Page): Promise<TagRecord[]>;
+  /** Storage used by one repository; undefined when it does not exist. */
+  repositoryUsage(repo: string): Promise<RepositoryUsage | undefined>;
+  /** Registry-wide: distinct blobs referenced by any manifest, and all manifests, counted once each. */
+  totalUsage(): Promise<{ blobs: number; blobBytes: number; manifests: number; manifestBytes: number }>;
 
   repositoryExists(repo: string): Promise<boolean>;
   listTags(repo: string, page: Page): Promise<string[]>;

@@ -2,6 +2,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MetadataStore, ManifestWrite } from '../../src/metadata/store.js';
+import { runLifecycleTests } from './lifecycle.suite.js';
 
 export interface MetadataFactory {
   name: string;
@@ -137,6 +138,8 @@ export function runMetadataSuite(factory: MetadataFactory): void {
       const tags = [0, 1, 2].map((r) => s.listTags(`conc/r${r}`, { limit: 100 }));
       assert.equal((await Promise.all(tags)).flat().length, 60);
     });
+
+    runLifecycleTests(() => s);
 
     test('everything survives a reopen', async () => {
       await s.putManifest('durable', manifest(dg('a1')), ['kept']);
