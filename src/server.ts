@@ -11,6 +11,8 @@ import { createApp } from './http/app.js';
 import { openAuth } from './auth/index.js';
 import { RequestLimits } from './http/limits.js';
 import { httpsServerOptions, watchTLSFiles } from './server-tls.js';
+import { startGcSchedule, type GcSchedule } from './gc/scheduler.js';
+import { parseDuration } from './gc/duration.js';
 
 export interface RunningRegistry {
   url: string;
@@ -88,10 +90,22 @@ export async function startRegistry(config: ResolvedConfig, log: Logger = create
     `wharf listening on ${url}${config.readOnly ? ' (read-only)' : ''}`,
   );
 
+  // Garbage collection on a schedule (docs/gc.md); never in read-only mode, which promises no writes.
+  const gc: GcSchedule | undefined =
+    !config.readOnly && config.gc.intervalMinutes > 0
+      ? startGcSchedule(storage, metadata, {
+          intervalMs: config.gc.intervalMinutes * 60_000,
+          graceMs: parseDuration(config.gc.grace),
+          uploadMaxAgeMs: parseDuration(config.gc.uploadMaxAge),
+          log,
+        })
+      : undefined;
+
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       stopWatchingTLS();
+      await gc?.stop();
       const done = new Promise<void>((resolve) => server.close(() => resolve()));
       // Responses from now on close their connection; connections that turn idle are closed as they do.
       server.prependListener('request', (_req, res) => res.setHeader('Connection', 'close'));

@@ -21,6 +21,7 @@ import { referrersCommand } from './commands/referrers.js';
 import { indexCommand } from './commands/index.js';
 import { mirrorCommand } from './commands/mirror.js';
 import { tokenCommand } from './commands/token.js';
+import { gcCommand } from './commands/gc.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('wharf')
@@ -50,6 +51,7 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(indexCommand());
   program.addCommand(mirrorCommand());
   program.addCommand(tokenCommand());
+  program.addCommand(gcCommand());
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

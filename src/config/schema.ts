@@ -1,6 +1,7 @@
 // The configuration schema: one zod schema with defaults that run as they are.
 import { z } from 'zod';
 import { authSchema } from '../auth/config.js';
+import { parseDuration } from '../gc/duration.js';
 
 const listen = z
   .string()
@@ -22,6 +23,35 @@ const tlsSchema = z
   .refine((t) => t.clientAuth === undefined || t.clientAuth === 'none' || t.clientCA !== undefined, {
     message: 'clientAuth request or require needs clientCA, the CA that signs client certificates',
   });
+
+const duration = z.string().refine(
+  (v) => {
+    try {
+      parseDuration(v);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected a duration such as 0, 90s, 30m, 1h, 7d or 1h30m' },
+);
+
+const gcSchema = z
+  .object({
+    intervalMinutes: z
+      .number()
+      .nonnegative()
+      .default(60)
+      .describe('Minutes between two garbage collections (with upload purging) inside serve; 0 turns the schedule off (wharf gc still works).'),
+    grace: duration
+      .default('1h')
+      .describe('Blobs and repository links younger than this are never collected, so a manifest can still be pushed for what was just uploaded.'),
+    uploadMaxAge: duration
+      .default('24h')
+      .describe('Upload sessions started longer ago than this are abandoned: removed with their bytes.'),
+  })
+  .strict()
+  .describe('Online garbage collection (docs/gc.md).');
 
 export const configSchema = z
   .object({
@@ -78,6 +108,8 @@ export const configSchema = z
       .prefault({}),
     /** Authentication and access policies (docs/auth.md); absent = everyone may do everything. */
     auth: authSchema.optional(),
+    /** Online garbage collection and upload purging (docs/gc.md). */
+    gc: gcSchema.prefault({}),
   })
   .strict();
 

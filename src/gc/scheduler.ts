@@ -1,0 +1,68 @@
+// Runs garbage collection and upload purging on a schedule inside `wharf serve` (config `gc`). One pass at a
+// time per process; a pass that fails is logged and the schedule goes on. Stopping waits for a running pass to
+// reach its next step boundary.
+import type { Logger } from 'pino';
+import type { MetadataStore } from '../metadata/store.js';
+import type { StorageDriver } from '../storage/index.js';
+import { GarbageCollector } from './collector.js';
+import { purgeUploads } from './upload-purger.js';
+
+export interface GcScheduleOptions {
+  intervalMs: number;
+  graceMs: number;
+  uploadMaxAgeMs: number;
+  log: Logger;
+}
+
+export interface GcSchedule {
+  /** Runs one pass now (also what the timer calls). */
+  runOnce(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function startGcSchedule(storage: StorageDriver, metadata: MetadataStore, options: GcScheduleOptions): GcSchedule {
+  const collector = new GarbageCollector(storage, metadata);
+  const abort = new AbortController();
+  let running: Promise<void> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+
+  const pass = async () => {
+    const started = Date.now();
+    try {
+      const purged = await purgeUploads(storage, metadata, { maxAgeMs: options.uploadMaxAgeMs, signal: abort.signal });
+      const collected = await collector.collect({ graceMs: options.graceMs, signal: abort.signal });
+      options.log.info(
+        {
+          gc: {
+            links: collected.links.length,
+            blobs: collected.blobs.length,
+            bytesReclaimed: collected.bytesReclaimed,
+            uploads: purged.uploads.length + purged.orphans.length,
+            ms: Date.now() - started,
+          },
+        },
+        'garbage collection done',
+      );
+    } catch (e) {
+      if (!abort.signal.aborted) options.log.error({ err: e }, 'garbage collection failed');
+    }
+  };
+  const runOnce = () => (running ??= pass().finally(() => (running = undefined)));
+  const schedule = () => {
+    timer = setTimeout(() => {
+      void runOnce().finally(() => {
+        if (!abort.signal.aborted) schedule();
+      });
+    }, options.intervalMs);
+    timer.unref();
+  };
+  schedule();
+  return {
+    runOnce,
+    async stop() {
+      abort.abort();
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}
