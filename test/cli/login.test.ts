@@ -1,6 +1,7 @@
 // `wharf login` / `wharf logout` against the reference registry with htpasswd auth: credentials are checked,
 // stored in the auth file (other keys kept, mode 0600), used by the next push, and removed again. The library
-// underneath (client/login.ts) in-process: which file it writes, credential helpers, a broken file.
+// underneath (client/login.ts) in-process: which file it writes, credential helpers, a broken file. And the
+// same against Wharf's token service, where every request goes through a Bearer token.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -10,6 +11,7 @@ import { startReference, writeHtpasswd, type Target } from '../client/helpers.js
 import { cliEnv, runCli, tempDir, removeDir, type CliResult } from './helpers.js';
 import { login, logout, loginAuthFile, authKeyFor } from '../../src/client/login.js';
 import { dockerCredentials, UnauthorizedError, CredentialsError } from '../../src/client/index.js';
+import { startAuthRegistry, type AuthRegistry } from '../auth/helpers.js';
 
 function expectCode(r: CliResult, code: number, what: string): void {
   assert.equal(r.code, code, `${what}: exit ${r.code}, stdout: ${r.stdout} stderr: ${r.stderr}`);
@@ -127,5 +129,58 @@ describe('wharf login and logout (reference registry with htpasswd)', () => {
     } finally {
       removeDir(home);
     }
+  });
+});
+
+describe('wharf login against a registry that demands Bearer tokens (Wharf with its token service)', () => {
+  let reg: AuthRegistry;
+  let authDir: string;
+  let env: NodeJS.ProcessEnv;
+
+  before(async () => {
+    authDir = tempDir('wharf-cli-token-auth-');
+    env = cliEnv(authDir);
+    reg = await startAuthRegistry(
+      {
+        token: { service: 'wharf' },
+        policies: [
+          { repositories: ['alice/**'], users: ['alice'], actions: ['pull', 'push', 'delete'] },
+          { repositories: ['**'], users: ['alice', 'bob'], actions: ['pull', 'catalog'] },
+        ],
+      },
+      { alice: 'alice-secret', bob: 'bob-secret' },
+    );
+  });
+
+  after(async () => {
+    await reg?.close();
+    if (authDir) removeDir(authDir);
+  });
+
+  test('a wrong password is refused at the token endpoint; alice logs in and pushes; bob is denied the push', async () => {
+    const file = join(authDir, 'bob.json');
+    writeFileSync(join(authDir, 'payload.txt'), 'bytes');
+    const [wrong, alice, bob] = await Promise.all([
+      runCli(['login', reg.host, '-u', 'alice', '--password-stdin'], env, { input: 'nope' }),
+      runCli(['login', reg.host, '-u', 'alice', '--password-stdin'], env, { input: 'alice-secret\n' }),
+      runCli(['login', reg.host, '-u', 'bob', '-p', 'bob-secret', '--authfile', file], env),
+    ]);
+    expectCode(wrong, 1, 'login with a wrong password');
+    assert.ok(wrong.stderr.startsWith(`wharf login: ${reg.host} refused the credentials of "alice" (`), wrong.stderr);
+    expectCode(alice, 0, 'login alice');
+    assert.equal(alice.stderr, `logged in to ${reg.host} as alice; credentials stored in ${env.REGISTRY_AUTH_FILE}\n`);
+    expectCode(bob, 0, 'login bob --authfile');
+    assert.equal(JSON.parse(readFileSync(file, 'utf8')).auths[reg.host].auth, basic('bob', 'bob-secret'));
+
+    const [pushed, catalog] = await Promise.all([
+      runCli(['blob', 'put', `${reg.host}/alice/app`, join(authDir, 'payload.txt')], env),
+      runCli(['catalog', reg.host], { ...env, REGISTRY_AUTH_FILE: file }),
+    ]);
+    expectCode(pushed, 0, 'blob put as alice with the stored credentials');
+    expectCode(catalog, 0, 'catalog as bob');
+    writeFileSync(join(authDir, 'other.txt'), 'bytes bob may not push');
+    const denied = await runCli(['blob', 'put', `${reg.host}/alice/app`, join(authDir, 'other.txt')], { ...env, REGISTRY_AUTH_FILE: file });
+    expectCode(denied, 1, 'blob put as bob');
+    assert.ok(/^wharf blob put: 127\.0\.0\.1:\d+ (denied access|refused the credentials)/.test(denied.stderr), denied.stderr);
   });
 });
