@@ -22,6 +22,9 @@ import { indexCommand } from './commands/index.js';
 import { mirrorCommand } from './commands/mirror.js';
 import { tokenCommand } from './commands/token.js';
 import { gcCommand } from './commands/gc.js';
+import { importCommand } from './commands/import.js';
+import { fsckCommand } from './commands/fsck.js';
+import { backupCommand } from './commands/backup.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('wharf')
@@ -52,6 +55,9 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(mirrorCommand());
   program.addCommand(tokenCommand());
   program.addCommand(gcCommand());
+  program.addCommand(importCommand());
+  program.addCommand(fsckCommand());
+  program.addCommand(backupCommand());
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
