@@ -3,6 +3,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MetadataStore, ManifestWrite } from '../../src/metadata/store.js';
 import { runLifecycleTests } from './lifecycle.suite.js';
+import { runCollectionTests } from './gc.suite.js';
 
 export interface MetadataFactory {
   name: string;
@@ -140,6 +141,7 @@ export function runMetadataSuite(factory: MetadataFactory): void {
     });
 
     runLifecycleTests(() => s);
+    runCollectionTests(() => s);
 
     test('everything survives a reopen', async () => {
       await s.putManifest('durable', manifest(dg('a1')), ['kept']);
