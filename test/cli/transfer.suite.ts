@@ -68,14 +68,16 @@ export function transferSuite(name: 'wharf' | 'reference', start: () => Promise<
       assert.equal(index.manifests[0]?.annotations?.['org.opencontainers.image.ref.name'], 'v1');
 
       const archive = join(dir, 'app.tar');
-      const [push, pushProgress, toArchive, platform, allPlatforms, quiet] = await Promise.all([
+      const [push, pushProgress, toArchive, platform, allPlatforms, quiet, pullPlatform] = await Promise.all([
         cli('push', layout, `${host}/xfer/pushed:v1`),
         cli('push', '--progress', `oci:${layout}:v1`, `${host}/xfer/pushed:again`),
         cli('cp', `${host}/${s.repo}:multi`, `oci-archive:${archive}:multi`),
         cli('cp', '--platform', 'linux/arm64', `${host}/xfer/plat:arm64`, `${host}/xfer/one:arm`),
         cli('cp', '--all-platforms', '--concurrency', '2', `${host}/${s.repo}:multi`, `${host}/xfer/all:multi`),
         cli('cp', '-q', `${host}/${s.repo}@${s.digest}`, `${host}/xfer/quiet:v1`),
+        cli('pull', '--platform', 'linux/arm64', `${host}/${s.repo}:multi`, `oci:${join(dir, 'arm')}:arm`),
       ]);
+      const armChild = (JSON.parse(s.index.toString()) as { manifests: { digest: string }[] }).manifests[1]!.digest;
       expectCode(push, 0, 'push DIR REF');
       assert.equal(push.stdout, `${s.digest}\n`, 'push prints the digest');
       assert.match(push.stderr, new RegExp(`^copied oci:${layout}:v1 to ${host}/xfer/pushed:v1: \\d blobs? copied \\(.*\\), \\d already there, \\d mounted, 1 manifest\\n$`));
@@ -95,6 +97,10 @@ export function transferSuite(name: 'wharf' | 'reference', start: () => Promise<
       expectCode(quiet, 0, 'cp -q by digest');
       assert.equal(quiet.stdout, `${s.digest}\n`, 'the digest is data: printed even with -q');
       assert.equal(quiet.stderr, '');
+      expectCode(pullPlatform, 0, 'pull --platform of an index');
+      assert.equal(pullPlatform.stdout, `${armChild}\n`, 'the arm64 child, not the index');
+      const armIndex = JSON.parse(readFileSync(join(dir, 'arm', 'index.json'), 'utf8')) as { manifests: { digest: string; annotations?: Record<string, string> }[] };
+      assert.deepEqual(armIndex.manifests.map((m) => [m.digest, m.annotations?.['org.opencontainers.image.ref.name']]), [[armChild, 'arm']]);
 
       const [fromArchive, inspectImage, inspectIndex, inspectPlatform, inspectText, missing, wrongPlatform] = await Promise.all([
         cli('cp', '--json', `oci-archive:${archive}`, `${host}/xfer/from-archive:m`),
