@@ -14,7 +14,7 @@
 // before the next, so an interrupted import is resumed by running it again; bad content is skipped and reported.
 import { createReadStream } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
@@ -23,6 +23,7 @@ import { isRegistryError } from '../oci/errors.js';
 import { parseManifest } from '../oci/manifest.js';
 import { manifestTypes } from '../oci/media-types.js';
 import { isValidName, isValidTag } from '../oci/reference.js';
+import { BlobBusyError, type MetadataStore, type UploadRecord } from '../metadata/store.js';
 import type { Registry } from '../registry/index.js';
 import { blobPath } from '../registry/paths.js';
 import { isNotFound } from '../storage/index.js';
@@ -76,6 +77,26 @@ export class ImportError extends Error {
 }
 
 type BlobState = { ok: true; size: number } | { ok: false; reason: string };
+
+/** Errors of the push path that mean the source's bytes are not what their address says. */
+const corruptCodes = new Set(['DIGEST_INVALID', 'SIZE_INVALID']);
+
+/** How long to wait for a collector that is deleting the same digest (it finishes in milliseconds). */
+const claimWaitMs = 60_000;
+
+/** Claims a digest for an upload (docs/gc.md), waiting while a collector deletes the same digest's bytes. */
+async function claimDigest(metadata: MetadataStore, claim: UploadRecord, digest: string): Promise<void> {
+  const deadline = Date.now() + claimWaitMs;
+  for (let wait = 20; ; wait = Math.min(wait * 2, 500)) {
+    try {
+      await metadata.claimBlob(claim, digest);
+      return;
+    } catch (e) {
+      if (!(e instanceof BlobBusyError) || Date.now() >= deadline) throw e;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}
 
 const linkErrors = new Set(['EXDEV', 'EPERM', 'EACCES', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP']);
 
@@ -252,36 +273,49 @@ export class DistributionImport {
     }
   }
 
-  /** Makes the blob's bytes present in Wharf (once per run) and links it into the repository. */
+  /**
+   * Makes the blob's bytes present in Wharf (transferred at most once per run) and links it into the repository.
+   * Garbage collection may run meanwhile: bytes are written only under an upload claim on the digest, and a link
+   * to bytes a collector is deleting is refused (BlobBusyError), which sends the blob through a transfer again.
+   */
   private async linkBlob(repo: string, digest: string): Promise<BlobState> {
-    const state = await this.ensureBlob(repo, digest);
-    if (!state.ok) return state;
+    const known = this.blobs.get(digest);
+    if (known && !known.ok) return known;
     const metadata = this.registry.metadata;
-    if (!(await metadata.getRepositoryBlob(repo, digest))) {
-      await metadata.linkBlob(repo, { digest, size: state.size });
-      this.summary.layerLinks += 1;
+    const wasLinked = (await metadata.getRepositoryBlob(repo, digest)) !== undefined;
+    if (known?.ok && (wasLinked || (await this.linkPresent(repo, digest, known.size)))) {
+      if (!wasLinked) this.summary.layerLinks += 1;
+      return known;
     }
-    return state;
-  }
-
-  private async ensureBlob(repo: string, digest: string): Promise<BlobState> {
-    let state = this.blobs.get(digest);
-    if (state) return state;
+    let state: BlobState;
     try {
-      state = await this.transferBlob(repo, parseDigest(digest));
+      state = await this.transferBlob(repo, parseDigest(digest), wasLinked);
     } catch (e) {
       state = { ok: false, reason: (e as Error).message };
     }
     this.blobs.set(digest, state);
     if (!state.ok) this.skip({ kind: 'blob', repository: repo, name: digest, reason: state.reason });
+    else if (!wasLinked) this.summary.layerLinks += 1;
     return state;
+  }
+
+  /** Links bytes Wharf already holds into the repository; false when a collector is deleting them right now. */
+  private async linkPresent(repo: string, digest: string, size: number): Promise<boolean> {
+    try {
+      await this.registry.metadata.linkBlob(repo, { digest, size });
+      return true;
+    } catch (e) {
+      if (e instanceof BlobBusyError) return false;
+      throw e;
+    }
   }
 
   private sourcePath(d: ParsedDigest): string {
     return join(this.tree, 'blobs', d.algorithm, d.hex.slice(0, 2), d.hex, 'data');
   }
 
-  private async transferBlob(repo: string, d: ParsedDigest): Promise<BlobState> {
+  /** The blob's bytes in Wharf, linked into `repo`: found there already, hard-linked or copied from the source. */
+  private async transferBlob(repo: string, d: ParsedDigest, wasLinked: boolean): Promise<BlobState> {
     const { storage, metadata } = this.registry;
     const known = await metadata.getBlob(d.digest);
     if (known) {
@@ -289,7 +323,7 @@ export class DistributionImport {
         if (isNotFound(e)) return undefined;
         throw e;
       });
-      if (stored?.size === known.size) {
+      if (stored?.size === known.size && (wasLinked || (await this.linkPresent(repo, d.digest, known.size)))) {
         this.summary.blobs.existing += 1;
         return { ok: true, size: known.size };
       }
@@ -297,18 +331,19 @@ export class DistributionImport {
     const src = this.sourcePath(d);
     const info = await stat(src).catch(() => undefined);
     if (!info?.isFile()) return { ok: false, reason: 'blob data is missing from the source' };
-    const linked = this.linking && (await this.hardLink(src, d));
+    const linked = this.linking && (await this.linkedUnderClaim(repo, src, d));
     let size: number;
     if (linked) {
       size = linked.size;
       this.summary.blobs.linked += 1;
     } else {
-      // The push path: stream through the digest check into the driver's writer, committed only when it matches.
+      // The push path: claim the digest, stream through the digest check into the driver's writer (committed only
+      // when it matches), link into the repository.
       try {
         const blob = await this.registry.uploads.monolithic(repo, d, { body: createReadStream(src, { highWaterMark: 1024 * 1024 }), length: info.size });
         size = blob.size;
       } catch (e) {
-        if (isRegistryError(e)) return { ok: false, reason: `corrupt in the source: ${e.message}` };
+        if (isRegistryError(e)) return { ok: false, reason: corruptCodes.has(e.code) ? `corrupt in the source: ${e.message}` : e.message };
         throw e;
       }
       this.summary.blobs.copied += 1;
@@ -319,6 +354,26 @@ export class DistributionImport {
     this.progress.bytes += size;
     this.report();
     return { ok: true, size };
+  }
+
+  /** A hard link made under an upload claim on the digest, as a push's bytes are; false to copy instead. */
+  private async linkedUnderClaim(repo: string, src: string, d: ParsedDigest): Promise<{ size: number } | false> {
+    const { metadata } = this.registry;
+    const claim = { id: randomUUID(), repository: repo, createdAt: Date.now() };
+    await claimDigest(metadata, claim, d.digest);
+    let linked: { size: number } | false;
+    try {
+      linked = await this.hardLink(src, d);
+    } catch (e) {
+      await metadata.deleteUpload(claim.id).catch(() => undefined);
+      throw e;
+    }
+    if (!linked) {
+      await metadata.deleteUpload(claim.id);
+      return false;
+    }
+    await metadata.linkBlob(repo, { digest: d.digest, size: linked.size }, claim.id);
+    return linked;
   }
 
   /**
