@@ -95,4 +95,23 @@ export const postgresMigrations: readonly string[] = [
   );
   CREATE INDEX tag_history_tag ON tag_history (repository_id, tag, id);
   `,
+  // Events (docs/events.md): the outbox, written in the transaction of each change, and one delivery cursor per
+  // endpoint. Writers take a transaction-level advisory lock before inserting, so positions follow commit order.
+  `
+  CREATE TABLE events (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    repository TEXT COLLATE "C" NOT NULL,
+    at BIGINT NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE INDEX events_at ON events (at);
+  CREATE TABLE event_cursors (
+    endpoint TEXT COLLATE "C" PRIMARY KEY,
+    position BIGINT NOT NULL,
+    holder TEXT,
+    lease_until BIGINT NOT NULL DEFAULT 0
+  );
+  `,
 ];

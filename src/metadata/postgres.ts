@@ -8,6 +8,9 @@ import { BlobBusyError, MissingBlobsError, TagImmutableError } from './store.js'
 import type { RepositoryUsage, TagChange, TagRecord, TagWriteOptions } from './store.js';
 import type { ApiKeyRecord, BlobLink, BlobRecord, CollectableBlob, ManifestRecord, ManifestWrite, MetadataStore, Page, Referrer, UploadRecord } from './store.js';
 import { postgresMigrations } from './postgres-schema.js';
+import type { ChangeDraft, StoredChange } from '../events/model.js';
+import { currentActor } from '../events/actor.js';
+import { blobChange, fromOutboxRow, manifestDeleteChanges, outboxRow, pushChanges, tagDeleteChange } from '../events/outbox.js';
 
 /** The store could not reach or log in to the database; the message names the URL with its password hidden. */
 export class MetadataConnectionError extends Error {
@@ -30,6 +33,12 @@ export interface SchemaStatus {
 
 /** Advisory lock key for schema migrations ("wharfmig" as 8 bytes, read as a signed 64-bit integer). */
 const migrationLock = '8604234232063945063';
+/**
+ * Held (transaction-level) by every transaction that writes events, from its first event row to its commit: a
+ * position is taken only after every earlier event-writing transaction has committed or rolled back, so
+ * positions follow commit order and a feed reader at position N never misses a change committed later below N.
+ */
+const eventsLock = '8604234232063945064';
 /** Postgres error codes after which a whole transaction is safe to run again. */
 const retryable = new Set(['40001', '40P01', '23503', '23505']);
 const maxAttempts = 5;
@@ -242,6 +251,7 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async linkBlob(repo: string, blob: BlobRecord, finishedUpload?: string): Promise<void> {
+    const actor = currentActor();
     await this.transaction(async (c) => {
       const id = await this.ensureRepo(c, repo);
       const now = Date.now();
@@ -254,6 +264,7 @@ export class PostgresMetadataStore implements MetadataStore {
         [id, blob.digest, now],
       );
       if (finishedUpload !== undefined) await c.query('DELETE FROM uploads WHERE id = $1', [finishedUpload]);
+      await this.recordChanges(c, [blobChange('blob.uploaded', repo, blob, actor)]);
     });
   }
 
@@ -270,6 +281,7 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async mountBlob(repo: string, from: string, digest: string): Promise<BlobRecord | undefined> {
+    const actor = currentActor();
     return this.transaction(async (c) => {
       const r = await c.query<BlobRecord>(
         `SELECT b.digest, b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
@@ -284,13 +296,19 @@ export class PostgresMetadataStore implements MetadataStore {
         'INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES ($1, $2, $3) ON CONFLICT (repository_id, digest) DO UPDATE SET created_at = excluded.created_at',
         [id, digest, Date.now()],
       );
+      await this.recordChanges(c, [blobChange('blob.mounted', repo, blob, actor, from)]);
       return { digest: blob.digest, size: blob.size };
     });
   }
 
   async unlinkBlob(repo: string, digest: string): Promise<boolean> {
-    const r = await this.write(`DELETE FROM repository_blobs WHERE repository_id = ${repoIdOf} AND digest = $2`, [repo, digest]);
-    return (r.rowCount ?? 0) > 0;
+    const actor = currentActor();
+    return this.transaction(async (c) => {
+      const r = await c.query(`DELETE FROM repository_blobs WHERE repository_id = ${repoIdOf} AND digest = $2`, [repo, digest]);
+      if ((r.rowCount ?? 0) === 0) return false;
+      await this.recordChanges(c, [blobChange('blob.deleted', repo, { digest }, actor)]);
+      return true;
+    });
   }
 
   async missingBlobs(repo: string, digests: string[]): Promise<string[]> {
@@ -330,6 +348,7 @@ export class PostgresMetadataStore implements MetadataStore {
   async putManifest(repo: string, m: ManifestWrite, tags: string[], options: TagWriteOptions = {}): Promise<void> {
     // Sorted, so that concurrent writers lock tag rows in the same order and cannot deadlock each other.
     const tagNames = [...new Set(tags)].sort();
+    const actor = options.by ?? currentActor();
     await this.transaction(async (c) => {
       const id = await this.ensureRepo(c, repo);
       // Hold the repository's links to the blobs this manifest needs (share locks, in order): a collector
@@ -372,6 +391,7 @@ export class PostgresMetadataStore implements MetadataStore {
           );
         }
       }
+      const previousTags = new Map<string, string | undefined>();
       const immutable = [...new Set(options.immutable ?? [])].sort();
       const touched = [...new Set([...tagNames, ...immutable])].sort();
       if (touched.length > 0) {
@@ -381,6 +401,7 @@ export class PostgresMetadataStore implements MetadataStore {
           [id, touched],
         );
         const before = new Map(held.rows.map((row) => [row.name, row.digest]));
+        for (const t of tagNames) previousTags.set(t, before.get(t));
         for (const t of immutable) {
           const current = before.get(t);
           if (current !== undefined && current !== m.digest) throw new TagImmutableError(t, current);
@@ -400,15 +421,22 @@ export class PostgresMetadataStore implements MetadataStore {
           );
         }
       }
+      await this.recordChanges(c, pushChanges(repo, m, tags, previousTags, actor));
     });
   }
 
   async deleteManifest(repo: string, digest: string, options: { by?: string } = {}): Promise<boolean> {
+    const actor = options.by ?? currentActor();
     return this.transaction(async (c) => {
       // The manifest row first (the order putManifest locks in), then the tags its cascade removes, recorded.
       const held = await c.query<{ id: number }>(`SELECT repository_id AS id FROM manifests WHERE repository_id = ${repoIdOf} AND digest = $2 FOR UPDATE`, [repo, digest]);
       const id = held.rows[0]?.id;
       if (id === undefined) return false;
+      const facts = await c.query<{ media_type: string; size: string | number; tags: string[] }>(
+        `SELECT media_type, size, coalesce((SELECT array_agg(name) FROM tags WHERE repository_id = $1 AND digest = $2), '{}') AS tags
+         FROM manifests WHERE repository_id = $1 AND digest = $2`,
+        [id, digest],
+      );
       await c.query(
         `INSERT INTO tag_history (repository_id, tag, old_digest, new_digest, at, actor)
          SELECT repository_id, name, digest, NULL, $3, $4 FROM tags WHERE repository_id = $1 AND digest = $2`,
@@ -416,17 +444,27 @@ export class PostgresMetadataStore implements MetadataStore {
       );
       // References and tags go with it (ON DELETE CASCADE), in the same statement.
       const r = await c.query('DELETE FROM manifests WHERE repository_id = $1 AND digest = $2', [id, digest]);
-      return (r.rowCount ?? 0) > 0;
+      const f = facts.rows[0];
+      if ((r.rowCount ?? 0) === 0 || !f) return false;
+      await this.recordChanges(c, manifestDeleteChanges(repo, { digest, mediaType: f.media_type, size: Number(f.size) }, f.tags, actor));
+      return true;
     });
   }
 
   async deleteTag(repo: string, tag: string, options: { by?: string } = {}): Promise<boolean> {
-    const r = await this.write(
-      `WITH gone AS (DELETE FROM tags WHERE repository_id = ${repoIdOf} AND name = $2 RETURNING repository_id, digest)
-       INSERT INTO tag_history (repository_id, tag, old_digest, new_digest, at, actor) SELECT repository_id, $2, digest, NULL, $3, $4 FROM gone`,
-      [repo, tag, Date.now(), options.by ?? null],
-    );
-    return (r.rowCount ?? 0) > 0;
+    const actor = options.by ?? currentActor();
+    return this.transaction(async (c) => {
+      const r = await c.query<{ old_digest: string }>(
+        `WITH gone AS (DELETE FROM tags WHERE repository_id = ${repoIdOf} AND name = $2 RETURNING repository_id, digest)
+         INSERT INTO tag_history (repository_id, tag, old_digest, new_digest, at, actor) SELECT repository_id, $2, digest, NULL, $3, $4 FROM gone
+         RETURNING old_digest`,
+        [repo, tag, Date.now(), options.by ?? null],
+      );
+      const old = r.rows[0]?.old_digest;
+      if (old === undefined) return false;
+      await this.recordChanges(c, [tagDeleteChange(repo, tag, old, actor)]);
+      return true;
+    });
   }
 
   async tagHistory(repo: string, tag: string, page: { before?: number; limit: number }): Promise<TagChange[]> {
@@ -648,6 +686,68 @@ export class PostgresMetadataStore implements MetadataStore {
       [before, afterId ?? '', limit],
     );
     return r.rows.map((row) => ({ id: row.id, repository: row.repository, createdAt: row.created_at }));
+  }
+
+  /** Writes changes to the outbox inside the transaction of the change; last in it (see eventsLock). */
+  private async recordChanges(c: Queryable, changes: ChangeDraft[]): Promise<void> {
+    if (changes.length === 0) return;
+    await c.query('SELECT pg_advisory_xact_lock($1)', [eventsLock]);
+    const rows = changes.map((d) => outboxRow(d, Date.now()));
+    await c.query(
+      `INSERT INTO events (id, kind, repository, at, data)
+       SELECT e.id, e.kind, e.repository, e.at, e.data
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[]) WITH ORDINALITY AS e (id, kind, repository, at, data, n)
+       ORDER BY n`,
+      [rows.map((r) => r.id), rows.map((r) => r.kind), rows.map((r) => r.repository), rows.map((r) => r.time), rows.map((r) => r.data)],
+    );
+  }
+
+  async appendEvents(changes: ChangeDraft[]): Promise<void> {
+    if (changes.length > 0) await this.transaction((c) => this.recordChanges(c, changes));
+  }
+
+  async listEvents(after: number, limit: number): Promise<StoredChange[]> {
+    const r = await this.query<{ seq: string; id: string; kind: string; repository: string; at: string; data: string }>(
+      'SELECT seq, id, kind, repository, at, data FROM events WHERE seq > $1 ORDER BY seq LIMIT $2',
+      [after, limit],
+    );
+    return r.rows.map((row) => fromOutboxRow(Number(row.seq), { id: row.id, kind: row.kind, repository: row.repository, time: Number(row.at), data: row.data }));
+  }
+
+  async leaseEventCursor(endpoint: string, holder: string, leaseMs: number): Promise<number | undefined> {
+    return this.transaction(async (c) => {
+      const now = Date.now();
+      await c.query(
+        'INSERT INTO event_cursors (endpoint, position) VALUES ($1, (SELECT coalesce(max(seq), 0) FROM events)) ON CONFLICT (endpoint) DO NOTHING',
+        [endpoint],
+      );
+      const r = await c.query<{ position: string }>(
+        `UPDATE event_cursors SET holder = $2, lease_until = $3 WHERE endpoint = $1 AND (holder IS NULL OR holder = $2 OR lease_until < $4)
+         RETURNING position`,
+        [endpoint, holder, now + leaseMs, now],
+      );
+      const row = r.rows[0];
+      return row === undefined ? undefined : Number(row.position);
+    });
+  }
+
+  async advanceEventCursor(endpoint: string, holder: string, position: number): Promise<boolean> {
+    const r = await this.write('UPDATE event_cursors SET position = greatest(position, $3) WHERE endpoint = $1 AND holder = $2', [endpoint, holder, position]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async releaseEventCursor(endpoint: string, holder: string): Promise<void> {
+    await this.write('UPDATE event_cursors SET holder = NULL, lease_until = 0 WHERE endpoint = $1 AND holder = $2', [endpoint, holder]);
+  }
+
+  async pruneEvents(before: number, endpoints: readonly string[]): Promise<number> {
+    // Up to the slowest cursor of the endpoints; one without a cursor yet starts at the end and holds nothing back.
+    const r = await this.write(
+      `DELETE FROM events WHERE at < $1
+         AND seq <= coalesce((SELECT min(position) FROM event_cursors WHERE endpoint = ANY($2::text[])), 9223372036854775807)`,
+      [before, [...endpoints]],
+    );
+    return r.rowCount ?? 0;
   }
 
   async close(): Promise<void> {

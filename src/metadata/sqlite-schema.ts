@@ -85,4 +85,23 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX tag_history_tag ON tag_history (repository_id, tag, id);
   `,
+  // Events (docs/events.md): the outbox, written in the transaction of each change (AUTOINCREMENT: positions
+  // are never reused, even after retention removed the newest rows), and one delivery cursor per endpoint.
+  `
+  CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    repository TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE INDEX events_at ON events (at);
+  CREATE TABLE event_cursors (
+    endpoint TEXT PRIMARY KEY,
+    position INTEGER NOT NULL,
+    holder TEXT,
+    lease_until INTEGER NOT NULL DEFAULT 0
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -7,6 +7,9 @@ import { BlobBusyError, MissingBlobsError, TagImmutableError } from './store.js'
 import type { RepositoryUsage, TagChange, TagRecord, TagWriteOptions } from './store.js';
 import type { ApiKeyRecord, BlobLink, BlobRecord, CollectableBlob, ManifestRecord, ManifestWrite, MetadataStore, Page, Referrer, UploadRecord } from './store.js';
 import { migrations } from './sqlite-schema.js';
+import type { ChangeDraft, StoredChange } from '../events/model.js';
+import { currentActor } from '../events/actor.js';
+import { blobChange, fromOutboxRow, manifestDeleteChanges, outboxRow, pushChanges, tagDeleteChange, type OutboxRow } from '../events/outbox.js';
 
 interface ManifestRow {
   digest: string;
@@ -73,6 +76,8 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly gc;
   /** Statements of the content lifecycle: tag history, usage (docs/lifecycle.md). */
   private readonly life;
+  /** Statements of the event outbox and the delivery cursors (docs/events.md). */
+  private readonly ev;
   private pending: PendingWrite[] = [];
   /** Sorted tag names per repository id, dropped whenever a write touches that repository's tags. */
   private readonly tagLists = new Map<number, string[]>();
@@ -146,6 +151,40 @@ export class SqliteMetadataStore implements MetadataStore {
     };
     this.gc = this.prepareCollection();
     this.life = this.prepareLifecycle();
+    this.ev = this.prepareEvents();
+  }
+
+  private prepareEvents() {
+    const db = this.db;
+    return {
+      insert: db.prepare<[string, string, string, number, string]>('INSERT INTO events (id, kind, repository, at, data) VALUES (?, ?, ?, ?, ?)'),
+      after: db.prepare<[number, number], OutboxRow & { seq: number }>('SELECT seq, id, kind, repository, at AS time, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
+      tagDigest: db.prepare<[number, string], string>('SELECT digest FROM tags WHERE repository_id = ? AND name = ?').pluck(),
+      tagsOf: db.prepare<[number, string], string>('SELECT name FROM tags WHERE repository_id = ? AND digest = ?').pluck(),
+      manifestFacts: db.prepare<[number, string], { mediaType: string; size: number }>(
+        'SELECT media_type AS mediaType, size FROM manifests WHERE repository_id = ? AND digest = ?',
+      ),
+      createCursor: db.prepare<[string]>(
+        'INSERT INTO event_cursors (endpoint, position) VALUES (?, (SELECT coalesce(max(seq), 0) FROM events)) ON CONFLICT (endpoint) DO NOTHING',
+      ),
+      lease: db.prepare<[string, number, string, string, number], number>(
+        `UPDATE event_cursors SET holder = ?, lease_until = ? WHERE endpoint = ? AND (holder IS NULL OR holder = ? OR lease_until < ?)
+         RETURNING position`,
+      ).pluck(),
+      advance: db.prepare<[number, string, string]>('UPDATE event_cursors SET position = max(position, ?) WHERE endpoint = ? AND holder = ?'),
+      release: db.prepare<[string, string]>('UPDATE event_cursors SET holder = NULL, lease_until = 0 WHERE endpoint = ? AND holder = ?'),
+      prune: db.prepare<[number, number]>('DELETE FROM events WHERE at < ? AND seq <= ?'),
+      cursorPosition: db.prepare<[string], number>('SELECT position FROM event_cursors WHERE endpoint = ?').pluck(),
+    };
+  }
+
+  /** Writes changes to the outbox; only inside a write (the transaction of the change they describe). */
+  private recordChanges(changes: ChangeDraft[]): void {
+    const now = Date.now();
+    for (const c of changes) {
+      const row = outboxRow(c, now);
+      this.ev.insert.run(row.id, row.kind, row.repository, row.time, row.data);
+    }
   }
 
   private prepareLifecycle() {
@@ -321,12 +360,14 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async linkBlob(repo: string, blob: BlobRecord, finishedUpload?: string): Promise<void> {
+    const actor = currentActor();
     await this.write(() => {
       const id = this.ensureRepo(repo);
       const now = Date.now();
       this.q.insertBlob.run(blob.digest, blob.size, now);
       if (this.gc.blobState.get(blob.digest)?.deleting_by != null) throw new BlobBusyError(blob.digest);
       this.q.link.run(id, blob.digest, now);
+      this.recordChanges([blobChange('blob.uploaded', repo, blob, actor)]);
       if (finishedUpload !== undefined) this.q.deleteUpload.run(finishedUpload);
     });
   }
@@ -343,19 +384,29 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async mountBlob(repo: string, from: string, digest: string): Promise<BlobRecord | undefined> {
+    const actor = currentActor();
     return this.write(() => {
       const fromId = this.findRepo(from) ?? -1;
       const ownId = this.findRepo(repo) ?? -1;
       const blob = this.gc.mountable.get(fromId, ownId, digest);
       if (!blob) return undefined;
       this.q.link.run(this.ensureRepo(repo), digest, Date.now());
+      this.recordChanges([blobChange('blob.mounted', repo, blob, actor, from)]);
       return { digest: blob.digest, size: blob.size };
     });
   }
 
   async unlinkBlob(repo: string, digest: string): Promise<boolean> {
     const id = this.findRepo(repo);
-    return id !== undefined && this.write(() => this.q.unlink.run(id, digest).changes > 0);
+    const actor = currentActor();
+    return (
+      id !== undefined &&
+      this.write(() => {
+        if (this.q.unlink.run(id, digest).changes === 0) return false;
+        this.recordChanges([blobChange('blob.deleted', repo, { digest }, actor)]);
+        return true;
+      })
+    );
   }
 
   async missingBlobs(repo: string, digests: string[]): Promise<string[]> {
@@ -381,6 +432,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async putManifest(repo: string, m: ManifestWrite, tags: string[], options: TagWriteOptions = {}): Promise<void> {
+    const actor = options.by ?? currentActor();
     await this.write(() => {
       const id = this.ensureRepo(repo);
       for (const t of options.immutable ?? []) {
@@ -405,7 +457,9 @@ export class SqliteMetadataStore implements MetadataStore {
         for (const c of new Set(m.manifests)) this.q.insertReference.run(id, m.digest, c, 'manifest');
       }
       const now = Date.now();
+      const previous = new Map([...new Set(tags)].map((t) => [t, this.ev.tagDigest.get(id, t)] as const));
       for (const t of new Set(tags)) this.moveTag(id, t, m.digest, now, options.by);
+      this.recordChanges(pushChanges(repo, m, tags, previous, actor));
       if (tags.length > 0) this.forgetTags(id);
     });
   }
@@ -413,7 +467,10 @@ export class SqliteMetadataStore implements MetadataStore {
   async deleteManifest(repo: string, digest: string, options: { by?: string } = {}): Promise<boolean> {
     const id = this.findRepo(repo);
     if (id === undefined) return false;
+    const actor = options.by ?? currentActor();
     return this.write(() => {
+      const facts = this.ev.manifestFacts.get(id, digest);
+      const doomedTags = facts ? this.ev.tagsOf.all(id, digest) : [];
       const now = Date.now();
       for (const t of this.life.tagsOf.all(id, digest)) this.life.record.run(id, t, digest, null, now, options.by ?? null);
       const gone = this.q.deleteManifest.run(id, digest).changes > 0;
@@ -421,6 +478,7 @@ export class SqliteMetadataStore implements MetadataStore {
         this.q.deleteReferences.run(id, digest);
         this.q.deleteTagsOf.run(id, digest);
         this.forgetTags(id);
+        this.recordChanges(manifestDeleteChanges(repo, { digest, ...facts }, doomedTags, actor));
       }
       return gone;
     });
@@ -428,6 +486,7 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async deleteTag(repo: string, tag: string, options: { by?: string } = {}): Promise<boolean> {
     const id = this.findRepo(repo);
+    const actor = options.by ?? currentActor();
     return (
       id !== undefined &&
       this.write(() => {
@@ -436,6 +495,7 @@ export class SqliteMetadataStore implements MetadataStore {
         if (old === undefined) return false;
         this.q.deleteTag.run(id, tag);
         this.life.record.run(id, tag, old, null, Date.now(), options.by ?? null);
+        this.recordChanges([tagDeleteChange(repo, tag, old, actor)]);
         return true;
       })
     );
@@ -599,6 +659,39 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async listUploadsBefore(before: number, limit: number, afterId?: string): Promise<UploadRecord[]> {
     return this.gc.uploadsBefore.all(before, afterId ?? '', limit).map((r) => ({ id: r.id, repository: r.repository, createdAt: r.created_at }));
+  }
+
+  async appendEvents(changes: ChangeDraft[]): Promise<void> {
+    if (changes.length > 0) await this.write(() => this.recordChanges(changes));
+  }
+
+  async listEvents(after: number, limit: number): Promise<StoredChange[]> {
+    return this.ev.after.all(after, limit).map((row) => fromOutboxRow(row.seq, row));
+  }
+
+  async leaseEventCursor(endpoint: string, holder: string, leaseMs: number): Promise<number | undefined> {
+    return this.write(() => {
+      const now = Date.now();
+      this.ev.createCursor.run(endpoint);
+      return this.ev.lease.get(holder, now + leaseMs, endpoint, holder, now);
+    });
+  }
+
+  async advanceEventCursor(endpoint: string, holder: string, position: number): Promise<boolean> {
+    return this.write(() => this.ev.advance.run(position, endpoint, holder).changes > 0);
+  }
+
+  async releaseEventCursor(endpoint: string, holder: string): Promise<void> {
+    await this.write(() => this.ev.release.run(endpoint, holder));
+  }
+
+  async pruneEvents(before: number, endpoints: readonly string[]): Promise<number> {
+    return this.write(() => {
+      // Up to the slowest cursor; an endpoint without a cursor yet starts at the end, so it holds nothing back.
+      let upTo = Number.MAX_SAFE_INTEGER;
+      for (const e of endpoints) upTo = Math.min(upTo, this.ev.cursorPosition.get(e) ?? upTo);
+      return this.ev.prune.run(before, upTo).changes;
+    });
   }
 
   async close(): Promise<void> {

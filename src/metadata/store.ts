@@ -1,6 +1,7 @@
 // The MetadataStore: the source of truth for names. Repositories, which blobs each repository may serve,
 // manifests (with their bytes, which are small) and what they reference, tags, referrers, upload sessions.
 // Every method is one atomic step; a store is safe to call concurrently.
+import type { ChangeDraft, StoredChange } from '../events/model.js';
 
 export interface BlobRecord {
   digest: string;
@@ -235,6 +236,29 @@ export interface MetadataStore {
   listBlobs?(page: Page): Promise<BlobRecord[]>;
   /** Maintenance reads: the manifests of one repository, with their bytes, by digest, one page at a time. */
   listManifests?(repo: string, page: Page): Promise<ManifestRecord[]>;
+
+  // Events (src/events/, docs/events.md): the outbox. Every write above that changes what the registry serves
+  // (linkBlob, mountBlob, unlinkBlob, putManifest, deleteManifest, deleteTag) writes its events in its own
+  // transaction, naming the actor of src/events/actor.ts (or `options.by`). Positions (`seq`) increase in
+  // commit order, so a reader that has seen position N has seen every change committed before N.
+  /** Writes changes that go with no other write (pulls), in one transaction. */
+  appendEvents(changes: ChangeDraft[]): Promise<void>;
+  /** Changes after position `after`, in order. */
+  listEvents(after: number, limit: number): Promise<StoredChange[]>;
+  /**
+   * Takes (or renews) the delivery lease of an endpoint's cursor for `leaseMs`, creating the cursor at the
+   * end of the outbox if the endpoint has none. The cursor's position when `holder` now holds the lease;
+   * undefined while another holder's lease runs.
+   */
+  leaseEventCursor(endpoint: string, holder: string, leaseMs: number): Promise<number | undefined>;
+  /** Moves the cursor to `position` if `holder` still holds its lease; false otherwise (nothing changed). */
+  advanceEventCursor(endpoint: string, holder: string, position: number): Promise<boolean>;
+  /** Gives the lease up (at shutdown), so that another process can take over at once. */
+  releaseEventCursor(endpoint: string, holder: string): Promise<void>;
+  /**
+   * Retention: removes changes older than `before` (ms) that every cursor of `endpoints` has passed; how many.
+   */
+  pruneEvents(before: number, endpoints: readonly string[]): Promise<number>;
 
   close(): Promise<void>;
 }
