@@ -13,12 +13,19 @@ import { RequestLimits } from './http/limits.js';
 import { httpsServerOptions, watchTLSFiles } from './server-tls.js';
 import { startGcSchedule, type GcSchedule } from './gc/scheduler.js';
 import { parseDuration } from './gc/duration.js';
+import { WharfMetrics } from './observability/metrics.js';
+import { HealthChecks } from './observability/health.js';
+import { startDebugServer, type DebugServer } from './observability/debug-server.js';
 
 export interface RunningRegistry {
   url: string;
   registry: Registry;
   server: Server;
   log: Logger;
+  /** This instance's Prometheus metrics (served on the debug listener). */
+  metrics: WharfMetrics;
+  /** The debug listener's http://HOST:PORT (metrics and health), when `debug.listen` is set. */
+  debugURL?: string;
   /** Stops accepting, lets in-flight requests finish (bounded by the shutdown timeout), closes the stores. */
   close(): Promise<void>;
 }
@@ -54,7 +61,9 @@ export async function startRegistry(config: ResolvedConfig, log: Logger = create
   const httpOptions = nodeHTTPOptions(config);
   // Read first: a missing or mismatched certificate stops the start before any store is opened.
   const tlsOptions = config.tls ? httpsServerOptions(config.tls, httpOptions.headersTimeout!) : undefined;
-  const storage = await openStorage(config.storage, config.storageOptions);
+  // Process metrics only when someone can scrape them (the debug listener is on).
+  const metrics = new WharfMetrics({ processMetrics: config.debug.listen !== undefined });
+  const storage = await openStorage(config.storage, config.storageOptions, metrics.storageCall);
   const metadata = await openMetadata(config.metadata);
   const registry = new Registry(storage, metadata, { maxManifestBytes: config.limits.maxManifestBytes });
   const limits = new RequestLimits({
@@ -70,7 +79,8 @@ export async function startRegistry(config: ResolvedConfig, log: Logger = create
     await registry.close();
     throw e;
   }
-  const app = createApp({ registry, log, readOnly: config.readOnly, limits, auth });
+  const health = new HealthChecks(storage, metadata);
+  const app = createApp({ registry, log, readOnly: config.readOnly, limits, auth, metrics, health });
   const server: Server = tlsOptions ? createHTTPSServer({ ...httpOptions, ...tlsOptions }, app) : createServer(httpOptions, app);
   const stopWatchingTLS = config.tls ? watchTLSFiles(server as HTTPSServer, config.tls, log) : () => undefined;
   server.timeout = config.http.idleTimeoutSeconds * 1000;
@@ -89,6 +99,17 @@ export async function startRegistry(config: ResolvedConfig, log: Logger = create
     { url, storage: storage.name, metadata: config.metadata.split(':', 1)[0], data: config.data, readOnly: config.readOnly || undefined },
     `wharf listening on ${url}${config.readOnly ? ' (read-only)' : ''}`,
   );
+  let debug: DebugServer | undefined;
+  if (config.debug.listen !== undefined) {
+    try {
+      debug = await startDebugServer(config.debug.listen, { metrics, health, log });
+    } catch (e) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      stopWatchingTLS();
+      await registry.close();
+      throw new Error(`cannot start the debug listener on ${config.debug.listen}: ${(e as Error).message}`, { cause: e });
+    }
+  }
 
   // Garbage collection on a schedule (docs/gc.md); never in read-only mode, which promises no writes.
   const gc: GcSchedule | undefined =
@@ -105,6 +126,7 @@ export async function startRegistry(config: ResolvedConfig, log: Logger = create
   const close = () =>
     (closing ??= (async () => {
       stopWatchingTLS();
+      await debug?.close();
       await gc?.stop();
       const done = new Promise<void>((resolve) => server.close(() => resolve()));
       // Responses from now on close their connection; connections that turn idle are closed as they do.
@@ -117,5 +139,5 @@ export async function startRegistry(config: ResolvedConfig, log: Logger = create
       clearTimeout(timer);
       await registry.close();
     })());
-  return { url, registry, server, log, close };
+  return { url, registry, server, log, metrics, ...(debug ? { debugURL: debug.url } : {}), close };
 }

@@ -10,5 +10,6 @@ export function addServerOptions(cmd: Command): Command {
     .option('--storage <url>', 'storage: file:///path, memory:, s3://BUCKET/PREFIX?endpoint=…, azure://CONTAINER/PREFIX?account=… (env WHARF_STORAGE; default file://DATA/blobs)')
     .option('--metadata <url>', 'metadata store: sqlite:PATH or postgres://USER@HOST/DB (env WHARF_METADATA; default sqlite:DATA/wharf.db)')
     .option('--read-only', 'refuse every write with 405 UNSUPPORTED, for maintenance (env WHARF_READ_ONLY=true; config readOnly)')
+    .option('--debug-listen <host:port>', 'serve /metrics, /healthz and /readyz on this separate address, plain HTTP without auth (env WHARF_DEBUG_LISTEN; config debug.listen; off by default)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (env WHARF_LOG_LEVEL; default info)');
 }

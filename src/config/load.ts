@@ -15,6 +15,7 @@ export interface Overrides {
   metadata?: string;
   logLevel?: string;
   readOnly?: boolean;
+  debugListen?: string;
 }
 
 export class ConfigError extends Error {
@@ -30,6 +31,7 @@ export const environmentVariables: ReadonlyArray<{ variable: string; key: string
   { variable: 'WHARF_METADATA', key: 'metadata' },
   { variable: 'WHARF_LOG_LEVEL', key: 'log.level' },
   { variable: 'WHARF_READ_ONLY', key: 'readOnly' },
+  { variable: 'WHARF_DEBUG_LISTEN', key: 'debug.listen' },
 ];
 
 /** The WHARF_* variables that map onto settings. */
@@ -42,6 +44,7 @@ export function fromEnvironment(env: NodeJS.ProcessEnv): Overrides {
   if (env.WHARF_METADATA) o.metadata = env.WHARF_METADATA;
   if (env.WHARF_LOG_LEVEL) o.logLevel = env.WHARF_LOG_LEVEL;
   if (env.WHARF_READ_ONLY) o.readOnly = parseBooleanVariable('WHARF_READ_ONLY', env.WHARF_READ_ONLY);
+  if (env.WHARF_DEBUG_LISTEN) o.debugListen = env.WHARF_DEBUG_LISTEN;
   return o;
 }
 
@@ -116,6 +119,7 @@ export function loadConfig(flags: Overrides, env: NodeJS.ProcessEnv = process.en
     if (layer.storage !== undefined) merged.storage = absoluteLocation(cwd, layer.storage, 'storage');
     if (layer.metadata !== undefined) merged.metadata = absoluteLocation(cwd, layer.metadata, 'metadata');
     if (layer.readOnly !== undefined) merged.readOnly = layer.readOnly;
+    if (layer.debugListen !== undefined) merged.debug = { ...(merged.debug as object | undefined), listen: layer.debugListen };
     if (layer.logLevel !== undefined) merged.log = { ...(merged.log as object | undefined), level: layer.logLevel };
   }
   const parsed = configSchema.safeParse(merged);

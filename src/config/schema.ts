@@ -53,6 +53,15 @@ const gcSchema = z
   .strict()
   .describe('Online garbage collection (docs/gc.md).');
 
+const debugSchema = z
+  .object({
+    listen: listen
+      .optional()
+      .describe('HOST:PORT of the debug listener: GET /metrics (Prometheus), /healthz and /readyz, plain HTTP without authentication; off unless set (docs/observability.md).'),
+  })
+  .strict()
+  .describe('The debug listener for metrics and health probes (docs/observability.md).');
+
 export const configSchema = z
   .object({
     /** Address to listen on. */
@@ -110,6 +119,8 @@ export const configSchema = z
     auth: authSchema.optional(),
     /** Online garbage collection and upload purging (docs/gc.md). */
     gc: gcSchema.prefault({}),
+    /** Metrics and health on a separate listener (docs/observability.md). */
+    debug: debugSchema.prefault({}),
   })
   .strict();
 

@@ -20,6 +20,9 @@ import { tlsClientOf } from './tls-client.js';
 import { authEndpoint } from './handlers/token.js';
 import type { AccessController } from '../auth/controller.js';
 import { redactRequestTarget } from '../auth/redact.js';
+import type { WharfMetrics } from '../observability/metrics.js';
+import { isHealthPath, serveHealth, type HealthChecks } from '../observability/health.js';
+import { discoverHandler, discoverPath } from '../observability/discovery.js';
 
 const handlers: Record<EndpointId, Partial<Record<string, Handler>>> = {
   base: { GET: base },
@@ -41,6 +44,10 @@ export interface AppOptions {
   limits?: RequestLimits;
   /** Authentication and access control (auth/); everyone may do everything when absent. */
   auth?: AccessController;
+  /** Request metrics (observability/metrics.ts); none when absent. */
+  metrics?: WharfMetrics;
+  /** Readiness checks behind /readyz; /healthz and /readyz are not served when absent. */
+  health?: HealthChecks;
 }
 
 function isClientGone(e: unknown): boolean {
@@ -48,9 +55,11 @@ function isClientGone(e: unknown): boolean {
   return code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ABORT_ERR' || code === 'ERR_STREAM_DESTROYED';
 }
 
-export function createApp({ registry, log, readOnly = false, limits, auth }: AppOptions) {
+export function createApp({ registry, log, readOnly = false, limits, auth, metrics, health }: AppOptions) {
+  const discover = discoverHandler({ auth: auth !== undefined });
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
+    const tracked = metrics?.track(req, res, started);
     const id = randomUUID();
     const rlog = log.child({ req: id });
     const tlsClient = tlsClientOf(req);
@@ -76,19 +85,36 @@ export function createApp({ registry, log, readOnly = false, limits, auth }: App
       const q = url.indexOf('?');
       const path = q === -1 ? url : url.slice(0, q);
       const method = req.method ?? 'GET';
+      // Health probes: outside /v2/ and before authentication, so orchestrators need no credentials.
+      if (health && isHealthPath(path)) {
+        tracked?.route(path === '/healthz' ? 'healthz' : 'readyz');
+        await serveHealth(req, res, path, health);
+        return;
+      }
       const own = auth && authEndpoint(auth, path);
       if (own) {
+        tracked?.route(path === '/token' ? 'token' : 'apiKeys');
         const query = parseQuery(q === -1 ? '' : url.slice(q + 1));
         await own({ req, res, registry, name: '', reference: '', query, log: rlog, signal: abort.signal, tlsClient });
+        return;
+      }
+      if (path === discoverPath) {
+        tracked?.route('discover');
+        if (method !== 'GET' && method !== 'HEAD') throw new RegistryError('UNSUPPORTED', `${method} is not supported on this endpoint`, { headers: { Allow: 'GET, HEAD' } });
+        const ctx: Ctx = { req, res, registry, name: '', reference: '', query: parseQuery(''), log: rlog, signal: abort.signal, tlsClient };
+        // Treated as /v2/ itself: when authentication is on, it needs it.
+        await (auth ? await auth.authorize(ctx, 'base', discover) : discover)(ctx);
         return;
       }
       const match = matchRoute(path, method);
       if (!match) throw new RegistryError('NOT_FOUND', `no endpoint ${method} ${path.slice(0, 200)}`);
       if ('methodNotAllowed' in match) {
+        tracked?.route(match.methodNotAllowed.id);
         throw new RegistryError('UNSUPPORTED', `${method} is not supported on this endpoint`, {
           headers: { Allow: match.methodNotAllowed.methods.join(', ') },
         });
       }
+      tracked?.route(match.endpoint.id);
       let handler = handlers[match.endpoint.id][method === 'HEAD' ? 'GET' : method];
       if (!handler) throw new RegistryError('UNSUPPORTED', `${method} is not supported on this endpoint`);
       const ctx: Ctx = {

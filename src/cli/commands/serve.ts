@@ -12,6 +12,7 @@ export function serveCommand(): Command {
     .option('--metadata <url>', 'metadata store: sqlite:PATH (env WHARF_METADATA; default sqlite:DATA/wharf.db)')
     .option('--read-only', 'refuse every write with 405 UNSUPPORTED, for maintenance (env WHARF_READ_ONLY=true; config readOnly)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (env WHARF_LOG_LEVEL; default info)')
+    .option('--debug-listen <host:port>', 'serve /metrics, /healthz and /readyz on this separate address, plain HTTP without auth (env WHARF_DEBUG_LISTEN; config debug.listen; off by default)')
     .addHelpText('after', '\nExamples:\n  wharf serve\n  wharf serve --listen 0.0.0.0:5000 --data /var/lib/wharf\n  wharf serve --config examples/minimal.yaml\n')
     .action(async (opts: Overrides) => {
       // Loaded here, not at the top: the client verbs should not pay for loading the server.
