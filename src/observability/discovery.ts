@@ -1,8 +1,10 @@
 // GET /v2/_oci/ext/discover: the extensions this server answers, in the shape of the OCI distribution-spec
 // extensions proposal (extensions/_oci.md): {"extensions":[{"name","url","description","endpoints"}]}.
-// Only endpoints that exist on this server are listed (the API keys endpoints, for instance, only with auth).
+// Only endpoints that exist on this server are listed: the `_wharf` endpoints of the endpoint table
+// (oci/routes.ts), and the API keys endpoints when authentication is on.
 import type { Handler } from '../http/context.js';
 import { replyJSON } from '../http/context.js';
+import { endpoints, type Endpoint } from '../oci/routes.js';
 
 export interface Extension {
   /** The extension's name as it appears in the URL path, e.g. `_oci`. */
@@ -29,11 +31,30 @@ interface WharfEndpoint {
   present(features: DiscoveryFeatures): boolean;
 }
 
-/** Wharf's own endpoints under /v2/_wharf and /v2/<name>/_wharf; keep in step with the HTTP layer. */
-const wharfEndpoints: readonly WharfEndpoint[] = [
+/** Wharf's endpoints served outside the endpoint table (http/handlers/token.ts). */
+const authEndpoints: readonly WharfEndpoint[] = [
   { path: '/v2/_wharf/tokens', present: (f) => f.auth },
-  { path: '/v2/_wharf/tokens/<name>', present: (f) => f.auth },
+  { path: '/v2/_wharf/tokens/<key>', present: (f) => f.auth },
 ];
+
+/**
+ * The path an endpoint pattern stands for, with placeholders: the first capture group is the repository name,
+ * the second the reference (a tag, digest or id). E.g. /^\/v2\/(.+)\/_wharf\/usage$/ → /v2/<name>/_wharf/usage.
+ */
+export function templateOf(endpoint: Endpoint): string {
+  return endpoint.pattern.source
+    .replace(/^\^/, '')
+    .replace(/\$$/, '')
+    .replace('(.+)', '<name>')
+    .replace('([^/]+)', '<reference>')
+    .replace(/\\\//g, '/')
+    .replace('/?', '/');
+}
+
+/** The endpoint table's entries under `_wharf`. */
+function tableEndpoints(): string[] {
+  return endpoints.filter((e) => e.pattern.source.includes('_wharf')).map(templateOf);
+}
 
 /** The discovery document for a server with these features. */
 export function discoveryDocument(features: DiscoveryFeatures): ExtensionList {
@@ -45,7 +66,7 @@ export function discoveryDocument(features: DiscoveryFeatures): ExtensionList {
       endpoints: ['/v2/_oci/ext/discover'],
     },
   ];
-  const wharf = wharfEndpoints.filter((e) => e.present(features)).map((e) => e.path);
+  const wharf = [...new Set([...tableEndpoints(), ...authEndpoints.filter((e) => e.present(features)).map((e) => e.path)])];
   if (wharf.length > 0) {
     extensions.push({
       name: '_wharf',
