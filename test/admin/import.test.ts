@@ -2,15 +2,16 @@
 // storage), which is then stopped; its rootdirectory imported into a fresh Wharf data directory; Wharf started
 // on it serves every tag, manifest and blob byte for byte. Re-running imports nothing; a corrupt blob in the
 // source is skipped and reported with what depends on it; hard links and copies; an import killed part-way
-// completes when run again.
+// completes when run again. skopeo pulls the imported indexes whole.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { openSync, readSync, writeSync, closeSync, statSync } from 'node:fs';
+import { mkdirSync, openSync, readSync, writeSync, closeSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RegistryClient } from '../../src/client/index.js';
 import { projectRoot, removeDir, spawnReference, spawnWharf, tempDir, wharfCommand } from '../helpers/processes.js';
 import { buildImage, sha256 } from '../client/helpers.js';
+import { Skopeo, dirRef, dockerRef } from '../interop/skopeo.js';
 import { assertServes, pushFixture, pushRecorded, runWharf, type Fixture } from './helpers.js';
 import type { ImportSummary } from '../../src/admin/import-distribution.js';
 
@@ -40,11 +41,11 @@ function parseSummary(stdout: string): ImportSummary {
 }
 
 /** Starts Wharf on a data directory, runs `check` with a client, stops it. */
-async function withWharf(data: string, check: (client: RegistryClient) => Promise<void>): Promise<void> {
+async function withWharf(data: string, check: (client: RegistryClient, host: string) => Promise<void>): Promise<void> {
   const wharf = await spawnWharf({ data });
   const client = new RegistryClient(wharf.host);
   try {
-    await check(client);
+    await check(client, wharf.host);
   } finally {
     await client.close();
     await wharf.stop();
@@ -99,13 +100,21 @@ describe('wharf import --from-distribution', () => {
     const hex = someBlob.slice(7);
     assert.equal(statSync(join(data, 'blobs', 'sha256', hex.slice(0, 2), hex)).ino, statSync(distributionBlob(root, someBlob)).ino, 'blob hard-linked');
 
-    await withWharf(data, async (client) => {
+    await withWharf(data, async (client, host) => {
       await assertServes(client, fixture);
       const catalog = await client.catalog().collect();
       assert.deepEqual(catalog, [...fixture.keys()].sort(), 'the catalog lists the repositories with manifests');
       const refs = await client.referrers('app/web', subject);
       assert.deepEqual(refs.manifests.map((m) => m.digest), [referrer], 'the referrer is indexed by its subject');
       await assert.rejects(client.getManifest('broken', '1'), 'the tag of the corrupt image was not imported');
+      // A real client pulls the imported indexes whole (every platform), digests unchanged.
+      const skopeo = new Skopeo(join(work, 'skopeo'));
+      for (const [repo, tag] of [['app/multi', 'latest'], ['legacy/tool', 'multi']] as const) {
+        const dest = join(work, 'pulled', repo);
+        mkdirSync(dest, { recursive: true });
+        const digest = await skopeo.copy(dockerRef(host, repo, tag), dirRef(dest), ['--all']);
+        assert.equal(digest, fixture.get(repo)!.tags.get(tag), `skopeo pulls ${repo}:${tag} with its pushed digest`);
+      }
     });
 
     const again = await runWharf(['import', '--from-distribution', root, '--data', data, '--json']);
