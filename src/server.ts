@@ -9,6 +9,8 @@ import { openMetadata } from './metadata/index.js';
 import { Registry } from './registry/index.js';
 import { createApp } from './http/app.js';
 import { openAuth } from './auth/index.js';
+import { loadPlugins } from './plugins/loader.js';
+import { AdmissionHook } from './admission/hook.js';
 import { RequestLimits } from './http/limits.js';
 import { httpsServerOptions, watchTLSFiles } from './server-tls.js';
 import { startGcSchedule, type GcSchedule } from './gc/scheduler.js';
@@ -63,9 +65,13 @@ export async function startRegistry(config: ResolvedConfig, log: Logger = create
   const tlsOptions = config.tls ? httpsServerOptions(config.tls, httpOptions.headersTimeout!) : undefined;
   // Process metrics only when someone can scrape them (the debug listener is on).
   const metrics = new WharfMetrics({ processMetrics: config.debug.listen !== undefined });
+  // Plugins first: they may supply the storage driver, the metadata store, auth providers and event sinks.
+  const plugins = await loadPlugins(config.plugins, { dataDir: config.data, log });
+  if (plugins.plugins.length > 0) log.info({ plugins: plugins.plugins }, `plugins loaded: ${plugins.plugins.map((p) => p.entry).join(', ')}`);
   const storage = await openStorage(config.storage, config.storageOptions, metrics.storageCall);
   const metadata = await openMetadata(config.metadata);
-  const registry = new Registry(storage, metadata, { maxManifestBytes: config.limits.maxManifestBytes });
+  const admission = config.admission && new AdmissionHook(config.admission, { storage, metadata, log });
+  const registry = new Registry(storage, metadata, { maxManifestBytes: config.limits.maxManifestBytes, admission });
   const limits = new RequestLimits({
     uploadsPerClient: config.limits.uploadsPerClient,
     maxInFlightRequests: config.limits.maxInFlightRequests,
@@ -74,7 +80,7 @@ export async function startRegistry(config: ResolvedConfig, log: Logger = create
   });
   let auth;
   try {
-    auth = openAuth(config.auth, { metadata, dataDir: config.data, log });
+    auth = openAuth(config.auth, { metadata, dataDir: config.data, log, providers: plugins.authProviders });
   } catch (e) {
     await registry.close();
     throw e;

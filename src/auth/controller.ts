@@ -18,6 +18,7 @@ import { TokenService, TokenVerifier, TokenInvalidError, type RefreshLogin, type
 import { covers, formatScope, requiredAccess, type AccessEntry } from './scope.js';
 import { filteredCatalog } from './catalog.js';
 import { LoginThrottle } from './throttle.js';
+import type { AuthProvider } from '../plugins/api.js';
 
 export interface Principal {
   /** The policy subject; undefined for the anonymous caller (and anonymous tokens). */
@@ -37,6 +38,17 @@ export interface AuthDeps {
   metadata: MetadataStore;
   dataDir: string;
   log?: Logger;
+  /** Password checkers supplied by plugins (docs/extending.md), asked after htpasswd users and API keys. */
+  providers?: readonly AuthProvider[];
+}
+
+/** A plugin provider that fails answers 503 (the credentials may be right; the provider cannot tell). */
+async function askProvider<T>(provider: AuthProvider, ask: () => Promise<T>): Promise<T> {
+  try {
+    return await ask();
+  } catch (e) {
+    throw new RegistryError('UNAVAILABLE', `auth provider ${JSON.stringify(provider.name)} failed: ${(e as Error)?.message ?? String(e)}`);
+  }
 }
 
 function quoted(v: string): string {
@@ -54,6 +66,7 @@ export class AccessController {
   /** Who made each request in flight (for the request log line); entries go with their requests. */
   private readonly callers = new WeakMap<IncomingMessage, string>();
   private readonly throttle: LoginThrottle;
+  private readonly providers: readonly AuthProvider[];
 
   constructor(
     readonly config: AuthConfig,
@@ -67,16 +80,22 @@ export class AccessController {
     this.verifier = new TokenVerifier(this.tokens, config.external);
     this.mode = this.verifier.enabled ? 'bearer' : 'basic';
     this.throttle = new LoginThrottle(config.maxFailedLogins);
+    this.providers = deps.providers ?? [];
     if (!this.tokens && config.external.length > 0 && !config.external.some((e) => e.realm !== undefined)) {
       throw new AuthConfigError('auth.external: without the built-in token service, at least one external issuer needs a realm (its token endpoint URL) for challenges');
     }
   }
 
-  /** Checks a user name and password: htpasswd users first, then API keys (user = key name). */
+  /** Checks a user name and password: htpasswd users first, then API keys (user = key name), then plugin providers. */
   async verifyPassword(user: string, password: string): Promise<RefreshLogin | undefined> {
     if (this.htpasswd?.has(user)) return (await this.htpasswd.verify(user, password)) ? { kind: 'user', login: user, subject: user } : undefined;
     const subject = await this.apiKeys.verify(user, password);
-    return subject === undefined ? undefined : { kind: 'apikey', login: user, subject };
+    if (subject !== undefined) return { kind: 'apikey', login: user, subject };
+    for (const provider of this.providers) {
+      const accepted = await askProvider(provider, () => provider.verifyPassword(user, password));
+      if (typeof accepted === 'string' && accepted !== '') return { kind: 'user', login: user, subject: accepted };
+    }
+    return undefined;
   }
 
   /** verifyPassword for a request: a client address with too many recent failures gets 429 instead. */
@@ -95,7 +114,12 @@ export class AccessController {
 
   /** Whether what a refresh token was issued to may still log in. */
   async loginStillValid(login: RefreshLogin): Promise<boolean> {
-    return login.kind === 'user' ? (this.htpasswd?.has(login.login) ?? false) : this.apiKeys.isLive(login.login);
+    if (login.kind === 'apikey') return this.apiKeys.isLive(login.login);
+    if (this.htpasswd?.has(login.login)) return true;
+    for (const provider of this.providers) {
+      if (provider.userExists && (await askProvider(provider, () => provider.userExists!(login.login)))) return true;
+    }
+    return false;
   }
 
   /** The realm and service of Bearer challenges. */
@@ -203,6 +227,7 @@ export class AccessController {
   async authorize(ctx: Ctx, endpoint: EndpointId, handler: Handler): Promise<Handler> {
     const method = ctx.req.method ?? 'GET';
     const p = await this.require(ctx.req, requiredAccess(endpoint, method, ctx.name), ctx.tlsClient);
+    if (p.user !== undefined) ctx.user = p.user;
     if (endpoint === 'uploadStart' && ctx.query.has('mount')) {
       const from = ctx.query.get('from');
       if (from !== null && !this.permits(p, { type: 'repository', name: from, actions: ['pull'] })) {

@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { parse as parseYAML } from 'yaml';
 import { configSchema, type ResolvedConfig } from './schema.js';
 import { resolveAuthPaths } from '../auth/config.js';
+import { resolvePluginPaths } from '../plugins/config.js';
 
 export interface Overrides {
   config?: string;
@@ -111,6 +112,7 @@ export function loadConfig(flags: Overrides, env: NodeJS.ProcessEnv = process.en
     if (typeof file[key] === 'string') file[key] = absoluteLocation(fileBase, file[key] as string, key);
   }
   resolveAuthPaths(file.auth, fileBase);
+  if ('plugins' in file) file.plugins = resolvePluginPaths(file.plugins, fileBase);
   resolveTLSPaths(file, fileBase);
   const merged: Record<string, unknown> = { ...file };
   for (const layer of [fromEnv, flags]) {

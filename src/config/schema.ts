@@ -1,6 +1,8 @@
 // The configuration schema: one zod schema with defaults that run as they are.
 import { z } from 'zod';
 import { authSchema } from '../auth/config.js';
+import { admissionSchema } from '../admission/config.js';
+import { pluginsSchema } from '../plugins/config.js';
 import { parseDuration } from '../gc/duration.js';
 
 const listen = z
@@ -119,6 +121,10 @@ export const configSchema = z
     auth: authSchema.optional(),
     /** Online garbage collection and upload purging (docs/gc.md). */
     gc: gcSchema.prefault({}),
+    /** An HTTP hook asked before a manifest push commits (and optionally before a pull); docs/extending.md. */
+    admission: admissionSchema.optional(),
+    /** Plugin packages or paths loaded at start; docs/extending.md. */
+    plugins: pluginsSchema,
     /** Metrics and health on a separate listener (docs/observability.md). */
     debug: debugSchema.prefault({}),
   })

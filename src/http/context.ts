@@ -21,6 +21,8 @@ export interface Ctx {
    * common name (CN). For the access controller to treat as an authenticated user.
    */
   tlsClient?: TLSClientIdentity;
+  /** The authenticated user, set by access control (auth/controller.ts) before the handler runs. */
+  user?: string;
 }
 
 export interface TLSClientIdentity {

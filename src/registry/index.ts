@@ -1,6 +1,7 @@
 // The registry domain, without HTTP: one object that holds the services the HTTP layer (and tools) call.
 import type { MetadataStore } from '../metadata/store.js';
 import type { StorageDriver } from '../storage/index.js';
+import type { ManifestAdmission } from '../admission/types.js';
 import { Blobs } from './blobs.js';
 import { Listing } from './listing.js';
 import { Manifests } from './manifests.js';
@@ -9,6 +10,8 @@ import { Uploads } from './uploads.js';
 export interface RegistryOptions {
   /** Largest manifest accepted, in bytes; 4 MiB when not given. */
   maxManifestBytes?: number;
+  /** The admission hook asked before manifest pushes (and pulls); config `admission`. */
+  admission?: ManifestAdmission;
 }
 
 export class Registry {
@@ -24,7 +27,7 @@ export class Registry {
   ) {
     this.blobs = new Blobs(storage, metadata);
     this.uploads = new Uploads(storage, metadata);
-    this.manifests = new Manifests(metadata, options.maxManifestBytes);
+    this.manifests = new Manifests(metadata, options.maxManifestBytes, options.admission);
     this.listing = new Listing(metadata);
   }
 

@@ -6,6 +6,12 @@ import { parseManifest, maxManifestBytes } from '../oci/manifest.js';
 import { checkTag } from '../oci/reference.js';
 import { manifestTypes } from '../oci/media-types.js';
 import { MissingBlobsError, type ManifestRecord, type MetadataStore } from '../metadata/store.js';
+import type { ManifestAdmission } from '../admission/types.js';
+
+/** Who asks for a push or pull, for the admission hook. */
+export interface ManifestCaller {
+  actor?: string | undefined;
+}
 
 export interface PutResult {
   digest: string;
@@ -17,6 +23,8 @@ export class Manifests {
     private readonly metadata: MetadataStore,
     /** Largest manifest accepted, in bytes (config `limits.maxManifestBytes`). */
     readonly maxBytes: number = maxManifestBytes,
+    /** Asked before a push commits and (when configured) before a manifest is served; config `admission`. */
+    readonly admission?: ManifestAdmission,
   ) {}
 
   /** Resolves a tag or digest. */
@@ -30,7 +38,7 @@ export class Manifests {
     return found;
   }
 
-  async put(repo: string, reference: string, body: Buffer, contentType: string | undefined, extraTags: string[] = []): Promise<PutResult> {
+  async put(repo: string, reference: string, body: Buffer, contentType: string | undefined, extraTags: string[] = [], caller: ManifestCaller = {}): Promise<PutResult> {
     if (body.length > this.maxBytes) throw tooLarge(this.maxBytes);
     const byDigest = looksLikeDigest(reference);
     const wanted = byDigest ? parseDigest(reference) : undefined;
@@ -61,6 +69,8 @@ export class Manifests {
         detail: { digests: missingChildren },
       });
     }
+    // Valid and complete: the admission hook has the last word before anything is written.
+    await this.admission?.check({ action: 'push', repository: repo, reference, tags, digest, mediaType: parsed.mediaType, body, actor: caller.actor });
     const record = {
       digest,
       mediaType: parsed.mediaType,
@@ -84,6 +94,13 @@ export class Manifests {
       });
     }
     return parsed.subject ? { digest, subject: parsed.subject.digest } : { digest };
+  }
+
+  /** Asks the admission hook (config `admission.onPull`) whether a manifest found by get() may be served. */
+  async admitPull(repo: string, reference: string, found: ManifestRecord, caller: ManifestCaller = {}): Promise<void> {
+    if (!this.admission?.applies('pull', repo)) return;
+    const tags = isDigest(reference) ? [] : [reference];
+    await this.admission.check({ action: 'pull', repository: repo, reference, tags, digest: found.digest, mediaType: found.mediaType, body: found.body, actor: caller.actor });
   }
 
   /** By digest: removes the manifest and its tags. By tag: removes only the tag. */

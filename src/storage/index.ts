@@ -34,6 +34,19 @@ const drivers: Record<string, Factory> = {
   },
 };
 
+/** Schemes served by plugins (plugins/loader.ts), in the form `name:`; the built-in ones above cannot be replaced. */
+const pluginDrivers = new Map<string, Factory>();
+
+/** Lets a plugin serve storage URLs of a scheme (`name:`); registering the same scheme again replaces it. */
+export function registerStorageScheme(scheme: string, factory: Factory): void {
+  if (Object.hasOwn(drivers, scheme)) throw new Error(`storage scheme ${scheme} is built in and cannot be replaced`);
+  pluginDrivers.set(scheme, factory);
+}
+
+export function isBuiltInStorageScheme(scheme: string): boolean {
+  return Object.hasOwn(drivers, scheme);
+}
+
 /** `file:///var/lib/wharf`, a plain path, `memory:`, `s3://BUCKET/PREFIX?…` or `azure://CONTAINER/PREFIX?…`. */
 export function parseStorageURL(value: string): URL {
   if (/^[a-z][a-z0-9+.-]*:/i.test(value) && !/^[a-z]:[\\/]/i.test(value)) return new URL(value);
@@ -44,9 +57,10 @@ export function parseStorageURL(value: string): URL {
 
 export async function openStorage(value: string, options: Record<string, unknown> = {}, hook?: CallHook): Promise<StorageDriver> {
   const url = parseStorageURL(value);
-  const factory = drivers[url.protocol];
+  const factory = (Object.hasOwn(drivers, url.protocol) ? drivers[url.protocol] : undefined) ?? pluginDrivers.get(url.protocol);
   if (!factory) {
-    throw new Error(`unknown storage ${JSON.stringify(value)}: supported schemes are ${Object.keys(drivers).join(', ')}`);
+    const schemes = [...Object.keys(drivers), ...pluginDrivers.keys()].join(', ');
+    throw new Error(`unknown storage ${JSON.stringify(value)}: supported schemes are ${schemes} (plugins can add more: docs/extending.md)`);
   }
   return new CheckedDriver(await factory(url, options), hook);
 }

@@ -209,7 +209,7 @@ export function transferSuite(name: 'wharf' | 'reference', start: () => Promise<
       // each rewrites the fallback tag `sha256-<hex>`, and two at once would race (the spec leaves it so).
       const [pull, attach] = await Promise.all([
         cli('artifact', 'pull', '--json', `${host}/xfer/art:v1`, '-o', out),
-        cli('attach', `${host}/${s.repo}:v1`, '--artifact-type', 'application/vnd.example.sbom', sbom),
+        cli('attach', '--progress', `${host}/${s.repo}:v1`, '--artifact-type', 'application/vnd.example.sbom', sbom),
       ]);
       const attach2 = await cli('attach', '--json', `${host}/${s.repo}:v1`, '--artifact-type', 'application/vnd.example.sig', notes);
       expectCode(pull, 0, 'artifact pull');
@@ -221,6 +221,7 @@ export function transferSuite(name: 'wharf' | 'reference', start: () => Promise<
       expectCode(attach, 0, 'attach');
       expectCode(attach2, 0, 'attach --json');
       const sbomDigest = attach.stdout.trim();
+      assert.ok(attach.stderr.includes(`manifest ${sbomDigest}\n`) && attach.stderr.includes(`blob ${sha256('{"packages":[]}')} 15 B `), `attach --progress prints lines: ${attach.stderr}`);
       const sigDigest = json<{ digest: string }>(attach2, 'attach').digest;
 
       const [again, list, listJson, filtered] = await Promise.all([

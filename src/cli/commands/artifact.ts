@@ -6,6 +6,8 @@ import { basename } from 'node:path';
 import { Command, Option } from 'commander';
 import { verb, group, runVerb, printJson, printLines, info, parseKeyValues, collect, UsageError, FailedError, type CommonOptions } from '../context.js';
 import type { ArtifactFile } from '../../client/ops/artifact.js';
+import type { OnEvent } from '../../client/ops/events.js';
+import { progressFor } from '../progress.js';
 
 /**
  * `FILE[:MEDIATYPE]`: the media type is what follows the last `:` when it has a `/` (`sbom.json:application/spdx+json`);
@@ -32,6 +34,17 @@ export function parseArtifactFile(input: string): ArtifactFile {
 export interface ArtifactPushFlags extends CommonOptions {
   artifactType?: string;
   annotation?: string[];
+  progress?: boolean;
+}
+
+/** Runs an artifact upload with the progress renderer the flags ask for (bars on a terminal). */
+export async function withProgress<T>(flags: ArtifactPushFlags, run: (onEvent: OnEvent | undefined) => Promise<T>): Promise<T> {
+  const progress = progressFor(flags);
+  try {
+    return await run(progress ? (e) => progress.onEvent(e) : undefined);
+  } finally {
+    progress?.stop();
+  }
 }
 
 export function artifactCommand(): Command {
@@ -48,13 +61,16 @@ export function artifactCommand(): Command {
     .argument('<files...>', 'FILE or FILE:MEDIATYPE (default application/octet-stream)')
     .addOption(new Option('--artifact-type <type>', "the artifact's type, a media type").makeOptionMandatory())
     .addOption(new Option('--annotation <key=value>', 'a manifest annotation (repeatable)').argParser(collect))
+    .addOption(new Option('--progress', 'print progress lines even when stderr is not a terminal'))
     .action(async (input: string, files: string[], opts: ArtifactPushFlags) => {
       await runVerb('artifact push', opts, async (ctx) => {
         const annotations = parseKeyValues(opts.annotation, '--annotation');
         const inputs = files.map(parseArtifactFile);
         const { pushArtifact } = await import('../../client/ops/artifact.js');
         const { store, reference } = await ctx.openStore(input, 'tag');
-        const descriptor = await pushArtifact(store, { files: inputs, artifactType: opts.artifactType!, tag: reference, ...(annotations ? { annotations } : {}) });
+        const descriptor = await withProgress(opts, (onEvent) =>
+          pushArtifact(store, { files: inputs, artifactType: opts.artifactType!, tag: reference, ...(annotations ? { annotations } : {}), ...(onEvent ? { onEvent } : {}) }),
+        );
         await store.close();
         if (opts.json) return printJson({ digest: descriptor.digest, mediaType: descriptor.mediaType, size: descriptor.size, artifactType: opts.artifactType, tag: reference, files: inputs.map((f) => f.title) });
         printLines([descriptor.digest]);

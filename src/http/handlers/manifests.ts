@@ -8,6 +8,7 @@ import { tooLarge } from '../../registry/manifests.js';
 
 export async function getManifest(ctx: Ctx): Promise<void> {
   const m = await ctx.registry.manifests.get(ctx.name, ctx.reference);
+  if (ctx.req.method === 'GET') await ctx.registry.manifests.admitPull(ctx.name, ctx.reference, m, { actor: ctx.user });
   if (!accepts(ctx.req.headers.accept, m.mediaType)) {
     throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${ctx.reference} is a ${m.mediaType}, which the request's Accept header does not allow`, {
       detail: { mediaType: m.mediaType },
@@ -25,7 +26,7 @@ export async function putManifest(ctx: Ctx): Promise<void> {
   const limit = ctx.registry.manifests.maxBytes;
   const body = await readBody(ctx.req, limit, () => tooLarge(limit));
   const tags = ctx.query.getAll('tag');
-  const result = await ctx.registry.manifests.put(ctx.name, ctx.reference, body, ctx.req.headers['content-type'], tags);
+  const result = await ctx.registry.manifests.put(ctx.name, ctx.reference, body, ctx.req.headers['content-type'], tags, { actor: ctx.user });
   const headers: Record<string, string | string[]> = {
     Location: `/v2/${ctx.name}/manifests/${result.digest}`,
     'Docker-Content-Digest': result.digest,
