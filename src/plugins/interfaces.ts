@@ -36,7 +36,8 @@ export const metadataStoreMethods = methods<MetadataStore>()(
     'repositoryUsage', 'totalUsage', 'repositoryExists', 'listTags', 'listRepositories', 'listReferrers',
     'createUpload', 'getUpload', 'deleteUpload', 'listUnreferencedLinks', 'sweepLink', 'listCollectableBlobs',
     'markBlobDeleting', 'deleteMarkedBlob', 'listUploadsBefore', 'createApiKey', 'listApiKeys', 'findApiKey',
-    'revokeApiKey', 'close',
+    'revokeApiKey', 'appendEvents', 'listEvents', 'leaseEventCursor', 'advanceEventCursor', 'releaseEventCursor',
+    'pruneEvents', 'close',
   ] as const,
   ['listBlobs', 'listManifests'] as const,
 );
