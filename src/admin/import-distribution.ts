@@ -69,6 +69,12 @@ export interface ImportSummary {
   bytes: number;
   /** Blob links into repositories recorded this run. */
   layerLinks: number;
+  /**
+   * Layer links whose blob data the source no longer holds (Distribution's garbage collector deletes blob data
+   * but leaves the links; Distribution answers BLOB_UNKNOWN for them too). Not imported, not a failure, unless a
+   * manifest needs the blob: then that manifest is skipped.
+   */
+  danglingLayerLinks: number;
   skipped: SkippedItem[];
 }
 
@@ -76,7 +82,7 @@ export class ImportError extends Error {
   override name = 'ImportError';
 }
 
-type BlobState = { ok: true; size: number } | { ok: false; reason: string };
+type BlobState = { ok: true; size: number } | { ok: false; reason: string; missing?: true };
 
 /** Errors of the push path that mean the source's bytes are not what their address says. */
 const corruptCodes = new Set(['DIGEST_INVALID', 'SIZE_INVALID']);
@@ -205,6 +211,7 @@ export class DistributionImport {
       blobs: { imported: 0, existing: 0, linked: 0, copied: 0 },
       bytes: 0,
       layerLinks: 0,
+      danglingLayerLinks: 0,
       skipped: [],
     };
   }
@@ -255,7 +262,10 @@ export class DistributionImport {
   private async importRepository(repo: string, dir: string): Promise<void> {
     const layers = await readLinks(join(dir, '_layers'));
     for (const b of layers.bad) this.skip({ kind: 'blob', repository: repo, ...b });
-    for (const digest of layers.digests) await this.linkBlob(repo, digest);
+    for (const digest of layers.digests) {
+      const state = await this.linkBlob(repo, digest, true);
+      if (!state.ok && state.missing) this.summary.danglingLayerLinks += 1;
+    }
 
     const revisions = await readLinks(join(dir, '_manifests', 'revisions'));
     for (const b of revisions.bad) this.skip({ kind: 'manifest', repository: repo, ...b });
@@ -278,7 +288,7 @@ export class DistributionImport {
    * Garbage collection may run meanwhile: bytes are written only under an upload claim on the digest, and a link
    * to bytes a collector is deleting is refused (BlobBusyError), which sends the blob through a transfer again.
    */
-  private async linkBlob(repo: string, digest: string): Promise<BlobState> {
+  private async linkBlob(repo: string, digest: string, layerLink = false): Promise<BlobState> {
     const known = this.blobs.get(digest);
     if (known && !known.ok) return known;
     const metadata = this.registry.metadata;
@@ -294,8 +304,11 @@ export class DistributionImport {
       state = { ok: false, reason: (e as Error).message };
     }
     this.blobs.set(digest, state);
-    if (!state.ok) this.skip({ kind: 'blob', repository: repo, name: digest, reason: state.reason });
-    else if (!wasLinked) this.summary.layerLinks += 1;
+    if (state.ok) {
+      if (!wasLinked) this.summary.layerLinks += 1;
+    } else if (!(layerLink && state.missing)) {
+      this.skip({ kind: 'blob', repository: repo, name: digest, reason: state.reason });
+    }
     return state;
   }
 
@@ -330,7 +343,7 @@ export class DistributionImport {
     }
     const src = this.sourcePath(d);
     const info = await stat(src).catch(() => undefined);
-    if (!info?.isFile()) return { ok: false, reason: 'blob data is missing from the source' };
+    if (!info?.isFile()) return { ok: false, reason: 'blob data is missing from the source', missing: true };
     const linked = this.linking && (await this.linkedUnderClaim(repo, src, d));
     let size: number;
     if (linked) {

@@ -1,12 +1,12 @@
 // `wharf import --from-distribution`: images pushed to the reference registry (CNCF Distribution, filesystem
 // storage), which is then stopped; its rootdirectory imported into a fresh Wharf data directory; Wharf started
 // on it serves every tag, manifest and blob byte for byte. Re-running imports nothing; a corrupt blob in the
-// source is skipped and reported with what depends on it; hard links and copies; an import killed part-way
+// source is skipped and reported with what depends on it, a layer link without data is only counted; hard links and copies; an import killed part-way
 // completes when run again. skopeo pulls the imported indexes whole.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, readSync, writeSync, closeSync, statSync } from 'node:fs';
+import { mkdirSync, openSync, readSync, writeFileSync, writeSync, closeSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RegistryClient } from '../../src/client/index.js';
 import { projectRoot, removeDir, spawnReference, spawnWharf, tempDir, wharfCommand } from '../helpers/processes.js';
@@ -59,6 +59,7 @@ describe('wharf import --from-distribution', () => {
   let subject: string;
   let referrer: string;
   let corruptLayer: string;
+  let danglingLayer: string;
 
   before(async () => {
     const reference = await spawnReference({ data: join(work, 'distribution') });
@@ -76,6 +77,11 @@ describe('wharf import --from-distribution', () => {
       await reference.stop();
     }
     flipFirstByte(distributionBlob(root, corruptLayer));
+    // A layer link whose data Distribution's garbage collector deleted (it leaves the links behind).
+    danglingLayer = sha256(`collected ${Math.random()}`);
+    const linkDir = join(root, 'docker', 'registry', 'v2', 'repositories', 'app', 'web', '_layers', 'sha256', danglingLayer.slice(7));
+    mkdirSync(linkDir, { recursive: true });
+    writeFileSync(join(linkDir, 'link'), danglingLayer);
   });
 
   after(() => removeDir(work));
@@ -93,6 +99,9 @@ describe('wharf import --from-distribution', () => {
     const skipped = s.skipped.map((k) => `${k.kind} ${k.repository} ${k.name}`).sort();
     assert.deepEqual(skipped, [`blob broken ${corruptLayer}`, 'manifest broken ' + s.skipped.find((k) => k.kind === 'manifest')?.name, 'tag broken 1'].sort(), JSON.stringify(s.skipped));
     assert.match(s.skipped.find((k) => k.kind === 'blob')!.reason, /corrupt/, 'the blob is reported as corrupt');
+    assert.equal(s.danglingLayerLinks, 1, 'the layer link without data is counted, not skipped');
+    const links = [...fixture.values()].reduce((n, r) => n + r.blobs.size, 0) + 1; // + the good config of broken
+    assert.equal(s.layerLinks, links, 'one repository link per blob each repository holds');
     assert.match(s.skipped.find((k) => k.kind === 'manifest')!.reason, new RegExp(corruptLayer), 'the manifest names the blob it misses');
 
     // A hard link shares the inode with the source.
@@ -139,6 +148,8 @@ describe('wharf import --from-distribution', () => {
     assert.match(r.stdout, /imported from .*: 5 repositories/, r.stdout);
     assert.match(r.stdout, /blobs: +\d+ new \(0 hard-linked, \d+ copied/, r.stdout);
     assert.match(r.stdout, /blob sha256:[0-9a-f]{64} in broken: corrupt in the source/, r.stdout);
+    assert.match(r.stdout, /layer links: \d+ new, 1 without data in the source/, r.stdout);
+    assert.doesNotMatch(r.stdout, new RegExp(danglingLayer), 'the dangling link is not listed as skipped');
     const someBlob = [...fixture.get('legacy/tool')!.blobs.keys()][0]!;
     const hex = someBlob.slice(7);
     assert.notEqual(statSync(join(data, 'blobs', 'sha256', hex.slice(0, 2), hex)).ino, statSync(distributionBlob(root, someBlob)).ino, 'blob copied');

@@ -38,7 +38,7 @@ export function formatImportSummary(s: ImportSummary): string {
   const lines = [
     `imported from ${s.source}: ${s.repositories} repositories`,
     `  blobs:       ${s.blobs.imported} new (${s.blobs.linked} hard-linked, ${s.blobs.copied} copied, ${formatBytes(s.bytes)}), ${s.blobs.existing} already present`,
-    `  layer links: ${s.layerLinks} new`,
+    `  layer links: ${s.layerLinks} new${s.danglingLayerLinks > 0 ? `, ${s.danglingLayerLinks} without data in the source (left by Distribution's garbage collection; not imported)` : ''}`,
     `  manifests:   ${s.manifests.imported} new, ${s.manifests.existing} already present`,
     `  tags:        ${s.tags.imported} new or moved, ${s.tags.existing} already present`,
     `  skipped:     ${s.skipped.length}`,
