@@ -149,3 +149,4 @@ export { copy, copyManifest, pickPlatform, type CopyOptions, type CopyResult } f
 export { parsePlatform, formatPlatform, normalizePlatform, matchesPlatform, selectPlatform, filterPlatforms, PlatformNotFoundError, type PlatformSpec } from './ops/platform.js';
 export { mirror, parseMirrorConfig, MirrorConfigError, type MirrorConfig, type MirrorEntry, type MirrorOptions, type MirrorSummary, type MirrorImageResult } from './ops/mirror.js';
 export type { TransferEvent, OnEvent } from './ops/events.js';
+export { login, logout, loginAuthFile, authKeyFor, type LoginOptions, type LoginResult, type LogoutResult } from './login.js';
