@@ -157,6 +157,14 @@ export class EventDispatcher {
     private readonly opts: DispatcherOptions,
   ) {}
 
+  /**
+   * Creates the cursors of endpoints new to the database, at the end of the outbox. Runs before the server
+   * accepts requests, so that a new endpoint gets every change made after the start.
+   */
+  async prepare(): Promise<void> {
+    for (const e of this.endpoints) await this.store.leaseEventCursor(e.name, this.holder, 0);
+  }
+
   start(): void {
     if (this.running.length > 0) return;
     const signal = this.stopping.signal;

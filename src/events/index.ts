@@ -36,6 +36,11 @@ export class Events {
         });
   }
 
+  /** Before the server listens: the cursors of new endpoints (see EventDispatcher.prepare). */
+  async prepare(): Promise<void> {
+    await this.dispatcher?.prepare();
+  }
+
   start(): void {
     this.dispatcher?.start();
   }
