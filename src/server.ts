@@ -18,6 +18,7 @@ import { parseDuration } from './gc/duration.js';
 import { WharfMetrics } from './observability/metrics.js';
 import { HealthChecks } from './observability/health.js';
 import { startDebugServer, type DebugServer } from './observability/debug-server.js';
+import { Events } from './events/index.js';
 
 export interface RunningRegistry {
   url: string;
@@ -86,7 +87,14 @@ export async function startRegistry(config: ResolvedConfig, log: Logger = create
     throw e;
   }
   const health = new HealthChecks(storage, metadata);
-  const app = createApp({ registry, log, readOnly: config.readOnly, limits, auth, metrics, health });
+  const events = new Events(config.events, metadata, { log, readOnly: config.readOnly });
+  try {
+    await events.prepare();
+  } catch (e) {
+    await registry.close();
+    throw e;
+  }
+  const app = createApp({ registry, log, readOnly: config.readOnly, limits, auth, metrics, health, events });
   const server: Server = tlsOptions ? createHTTPSServer({ ...httpOptions, ...tlsOptions }, app) : createServer(httpOptions, app);
   const stopWatchingTLS = config.tls ? watchTLSFiles(server as HTTPSServer, config.tls, log) : () => undefined;
   server.timeout = config.http.idleTimeoutSeconds * 1000;
@@ -127,6 +135,8 @@ export async function startRegistry(config: ResolvedConfig, log: Logger = create
           log,
         })
       : undefined;
+  // Webhook delivery from the outbox (docs/events.md); not in read-only mode.
+  events.start();
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -143,6 +153,7 @@ export async function startRegistry(config: ResolvedConfig, log: Logger = create
       await done;
       clearInterval(sweep);
       clearTimeout(timer);
+      await events.close();
       await registry.close();
     })());
   return { url, registry, server, log, metrics, ...(debug ? { debugURL: debug.url } : {}), close };

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { authSchema } from '../auth/config.js';
 import { admissionSchema } from '../admission/config.js';
 import { pluginsSchema } from '../plugins/config.js';
+import { eventsSchema } from '../events/config.js';
 import { parseDuration } from '../gc/duration.js';
 
 const listen = z
@@ -125,6 +126,8 @@ export const configSchema = z
     admission: admissionSchema.optional(),
     /** Plugin packages or paths loaded at start; docs/extending.md. */
     plugins: pluginsSchema,
+    /** The event outbox, webhook endpoints and the change feed (docs/events.md). */
+    events: eventsSchema.prefault({}),
     /** Metrics and health on a separate listener (docs/observability.md). */
     debug: debugSchema.prefault({}),
   })

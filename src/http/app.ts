@@ -23,6 +23,8 @@ import { redactRequestTarget } from '../auth/redact.js';
 import type { WharfMetrics } from '../observability/metrics.js';
 import { isHealthPath, serveHealth, type HealthChecks } from '../observability/health.js';
 import { discoverHandler, discoverPath } from '../observability/discovery.js';
+import { runAs, type Events } from '../events/index.js';
+import { eventsFeed, eventsPath } from './handlers/events.js';
 
 const handlers: Record<EndpointId, Partial<Record<string, Handler>>> = {
   base: { GET: base },
@@ -48,6 +50,8 @@ export interface AppOptions {
   metrics?: WharfMetrics;
   /** Readiness checks behind /readyz; /healthz and /readyz are not served when absent. */
   health?: HealthChecks;
+  /** The change feed at /v2/_wharf/events and pull events (events/); neither when absent. */
+  events?: Events;
 }
 
 function isClientGone(e: unknown): boolean {
@@ -55,7 +59,7 @@ function isClientGone(e: unknown): boolean {
   return code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ABORT_ERR' || code === 'ERR_STREAM_DESTROYED';
 }
 
-export function createApp({ registry, log, readOnly = false, limits, auth, metrics, health }: AppOptions) {
+export function createApp({ registry, log, readOnly = false, limits, auth, metrics, health, events }: AppOptions) {
   const discover = discoverHandler({ auth: auth !== undefined });
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
@@ -106,6 +110,11 @@ export function createApp({ registry, log, readOnly = false, limits, auth, metri
         await (auth ? await auth.authorize(ctx, 'base', discover) : discover)(ctx);
         return;
       }
+      if (events && path === eventsPath) {
+        const ctx: Ctx = { req, res, registry, name: '', reference: '', query: parseQuery(q === -1 ? '' : url.slice(q + 1)), log: rlog, signal: abort.signal, tlsClient };
+        await eventsFeed(ctx, events, auth);
+        return;
+      }
       const match = matchRoute(path, method);
       if (!match) throw new RegistryError('NOT_FOUND', `no endpoint ${method} ${path.slice(0, 200)}`);
       if ('methodNotAllowed' in match) {
@@ -131,7 +140,13 @@ export function createApp({ registry, log, readOnly = false, limits, auth, metri
       if (auth) handler = await auth.authorize(ctx, match.endpoint.id, handler);
       rejectWrites(ctx, readOnly, match.endpoint);
       limits?.enter(ctx, match.endpoint.id);
-      await handler(ctx);
+      const run = handler;
+      // The authenticated user goes with every call the handler makes: the metadata store names it in events.
+      await runAs(ctx.user, () => run(ctx));
+      if (events && match.endpoint.id === 'manifest' && method === 'GET' && res.statusCode === 200) {
+        const facts = { digest: String(res.getHeader('Docker-Content-Digest')), mediaType: String(res.getHeader('Content-Type')), size: Number(res.getHeader('Content-Length')) };
+        await events.recordPull(ctx.name, ctx.reference, facts, ctx.user);
+      }
     } catch (e) {
       if (isClientGone(e) || abort.signal.aborted) {
         res.destroy();
