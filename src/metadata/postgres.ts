@@ -395,7 +395,10 @@ export class PostgresMetadataStore implements MetadataStore {
       const immutable = [...new Set(options.immutable ?? [])].sort();
       const touched = [...new Set([...tagNames, ...immutable])].sort();
       if (touched.length > 0) {
-        // Lock the existing tag rows (in name order) to read what they pointed at: the history's old digests.
+        // One transaction at a time per tag (in name order), also for a tag that has no row yet: two pushes that
+        // both create a tag would otherwise both record "created" in its history. Then lock the existing tag
+        // rows and read what they pointed at, in a statement after the wait: the history's old digests.
+        for (const t of touched) await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`wharf.tag/${id}/${t}`]);
         const held = await c.query<{ name: string; digest: string }>(
           'SELECT name, digest FROM tags WHERE repository_id = $1 AND name = ANY($2::text[]) ORDER BY name FOR UPDATE',
           [id, touched],
@@ -432,6 +435,9 @@ export class PostgresMetadataStore implements MetadataStore {
       const held = await c.query<{ id: number }>(`SELECT repository_id AS id FROM manifests WHERE repository_id = ${repoIdOf} AND digest = $2 FOR UPDATE`, [repo, digest]);
       const id = held.rows[0]?.id;
       if (id === undefined) return false;
+      // Lock the tags on it (in name order, as putManifest does): a tag that a concurrent push has just moved
+      // elsewhere drops out here, so the history and the event below name exactly the tags the cascade removes.
+      await c.query('SELECT name FROM tags WHERE repository_id = $1 AND digest = $2 ORDER BY name FOR UPDATE', [id, digest]);
       const facts = await c.query<{ media_type: string; size: string | number; tags: string[] }>(
         `SELECT media_type, size, coalesce((SELECT array_agg(name) FROM tags WHERE repository_id = $1 AND digest = $2), '{}') AS tags
          FROM manifests WHERE repository_id = $1 AND digest = $2`,

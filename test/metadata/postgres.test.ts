@@ -194,6 +194,35 @@ console.log(JSON.stringify({ afterSqlite, afterPostgres: pgLoaded() }));
     }
   });
 
+  test('tag history from two stores racing pushes and deletes: each tag\'s history chains to its current digest', async () => {
+    const a = await PostgresMetadataStore.open(db.url);
+    const b = await PostgresMetadataStore.open(db.url);
+    try {
+      const repo = 'history/race';
+      const tags = ['t1', 't2'];
+      const work: Promise<unknown>[] = [];
+      for (let i = 0; i < 48; i++) {
+        const store = i % 2 === 0 ? a : b;
+        work.push(store.putManifest(repo, manifest(dg(`h${i % 4}`)), i % 3 === 0 ? [...tags].reverse() : tags));
+        if (i % 5 === 2) work.push((i % 2 === 0 ? b : a).deleteManifest(repo, dg(`h${(i + 1) % 4}`)));
+      }
+      await Promise.all(work);
+      for (const tag of tags) {
+        const history = await a.tagHistory(repo, tag, { limit: 1000 }); // newest first
+        assert.ok(history.length > 0, `${tag} has a history`);
+        const current = await a.getManifestByTag(repo, tag);
+        assert.equal(history[0]!.newDigest, current?.digest, `${tag}: the newest entry is where the tag is now`);
+        for (let i = 0; i + 1 < history.length; i++) {
+          assert.equal(history[i]!.oldDigest, history[i + 1]!.newDigest, `${tag}: entry ${history[i]!.id} starts where entry ${history[i + 1]!.id} ended`);
+        }
+        assert.equal(history[history.length - 1]!.oldDigest, undefined, `${tag}: the oldest entry creates the tag`);
+      }
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   test('commits are durable even where the database defaults to synchronous_commit=off', async () => {
     const fresh = await createPostgresDatabase(await sharedPostgres(), 'wharf_sync');
     try {
