@@ -5,6 +5,7 @@ import type { Overrides } from '../../config/load.js';
 import { addServerOptions } from '../server-options.js';
 import type { FsckReport } from '../../admin/fsck.js';
 import { formatBytes } from '../progress.js';
+import { statusLine } from '../status-line.js';
 
 interface FsckOptions extends Overrides {
   sample?: number;
@@ -65,15 +66,25 @@ export function fsckCommand(): Command {
       }
       const { stores } = opened;
       let report: FsckReport;
+      const line = process.stderr.isTTY && !opts.json && !opts.quiet ? statusLine(process.stderr) : undefined;
       try {
-        report = await fsck({ registry: stores.registry, sample: opts.full ? 1 : (opts.sample ?? 1) });
+        report = await fsck({
+          registry: stores.registry,
+          sample: opts.full ? 1 : (opts.sample ?? 1),
+          ...(line && {
+            onProgress: (p) =>
+              line.update(p.phase === 'storage' ? `listing storage: ${p.done} blobs` : `checking ${p.phase}: ${p.done} re-hashed, ${formatBytes(p.bytes)}`),
+          }),
+        });
       } catch (e) {
+        line?.done();
         process.stderr.write(`wharf fsck: ${(e as Error).message}\n`);
         process.exitCode = e instanceof FsckError ? 2 : 1;
         return;
       } finally {
         await stores.close();
       }
+      line?.done();
       if (opts.json) process.stdout.write(JSON.stringify(report) + '\n');
       else if (opts.quiet) process.stdout.write(formatFsckReport({ ...report, findings: [] }));
       else process.stdout.write(formatFsckReport(report));

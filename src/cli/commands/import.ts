@@ -6,6 +6,7 @@ import type { Overrides } from '../../config/load.js';
 import { addServerOptions } from '../server-options.js';
 import type { ImportProgress, ImportSummary } from '../../admin/import-distribution.js';
 import { formatBytes } from '../progress.js';
+import { statusLine } from '../status-line.js';
 
 interface ImportOptions extends Overrides {
   fromDistribution: string;
@@ -13,25 +14,6 @@ interface ImportOptions extends Overrides {
   quiet?: boolean;
   link?: boolean;
   copy?: boolean;
-}
-
-/** One rewritten status line on a terminal, at most ten times a second. */
-function progressLine(stream: NodeJS.WriteStream): { update(p: ImportProgress): void; done(): void } {
-  let last = 0;
-  let shown = false;
-  return {
-    update(p) {
-      const now = Date.now();
-      if (now - last < 100) return;
-      last = now;
-      shown = true;
-      const line = `importing ${p.repository} (${p.repositoriesDone}/${p.repositoriesTotal} repositories) ${p.blobs} blobs, ${formatBytes(p.bytes)}`;
-      stream.write(`\r${line.slice(0, Math.max((stream.columns ?? 80) - 1, 20)).padEnd(Math.max((stream.columns ?? 80) - 1, 20))}`);
-    },
-    done() {
-      if (shown) stream.write(`\r${' '.repeat(Math.max((stream.columns ?? 80) - 1, 20))}\r`);
-    },
-  };
 }
 
 export function formatImportSummary(s: ImportSummary): string {
@@ -76,7 +58,7 @@ export function importCommand(): Command {
         return;
       }
       const { stores } = opened;
-      const line = process.stderr.isTTY && !opts.json && !opts.quiet ? progressLine(process.stderr) : undefined;
+      const line = process.stderr.isTTY && !opts.json && !opts.quiet ? statusLine(process.stderr) : undefined;
       let summary: ImportSummary;
       try {
         summary = await importFromDistribution({
@@ -84,7 +66,10 @@ export function importCommand(): Command {
           registry: stores.registry,
           localRoot: stores.localRoot,
           mode: opts.link ? 'link' : opts.copy ? 'copy' : 'auto',
-          ...(line && { onProgress: (p: ImportProgress) => line.update(p) }),
+          ...(line && {
+            onProgress: (p: ImportProgress) =>
+              line.update(`importing ${p.repository} (${p.repositoriesDone}/${p.repositoriesTotal} repositories) ${p.blobs} blobs, ${formatBytes(p.bytes)}`),
+          }),
         });
       } catch (e) {
         line?.done();
