@@ -17,6 +17,7 @@ import { startGcSchedule, type GcSchedule } from './gc/scheduler.js';
 import { parseDuration } from './gc/duration.js';
 import { WharfMetrics } from './observability/metrics.js';
 import { HealthChecks } from './observability/health.js';
+import { timeMetadata } from './observability/metadata-timing.js';
 import { startDebugServer, type DebugServer } from './observability/debug-server.js';
 import { Events } from './events/index.js';
 
@@ -70,7 +71,7 @@ export async function startRegistry(config: ResolvedConfig, log: Logger = create
   const plugins = await loadPlugins(config.plugins, { dataDir: config.data, log });
   if (plugins.plugins.length > 0) log.info({ plugins: plugins.plugins }, `plugins loaded: ${plugins.plugins.map((p) => p.entry).join(', ')}`);
   const storage = await openStorage(config.storage, config.storageOptions, metrics.storageCall);
-  const metadata = await openMetadata(config.metadata);
+  const metadata = timeMetadata(await openMetadata(config.metadata), metrics.metadataCall);
   const admission = config.admission && new AdmissionHook(config.admission, { storage, metadata, log });
   const registry = new Registry(storage, metadata, { maxManifestBytes: config.limits.maxManifestBytes, admission });
   const limits = new RequestLimits({

@@ -1,12 +1,14 @@
 // Prometheus metrics of one server instance (its own prom-client Registry, never the global one, so several
 // servers can run in one process). Every label value comes from a fixed table (endpoint ids, HTTP methods,
 // status codes, storage operations), never from a raw path: the number of series stays bounded.
-// The per-request path is kept cheap: label children are bound once and cached, so a request costs a Map
-// lookup, a histogram observation and a few counter increments.
+// The per-request path is kept cheap: the cells of an endpoint and method are found once and cached, and a
+// request adds to plain numbers (series.ts); the scrape formats them.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CallHook } from '../storage/checked.js';
+import type { MetadataHook } from './metadata-timing.js';
+import { CounterFamily, HistogramFamily, type HistogramCells } from './series.js';
 import { StorageError } from '../storage/driver.js';
 
 /** What the garbage collector reports after each pass (see `WharfMetrics.gcRun`). */
@@ -44,17 +46,15 @@ const requestBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.
 const storageBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const gcBuckets = [0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600];
 
+/** The cells one endpoint and method record into, found once per request by a Map lookup. */
 interface BoundRequest {
-  duration: Histogram.Internal<string>;
-  received: Counter.Internal;
-  sent: Counter.Internal;
-  byStatus: Map<number, Counter.Internal>;
+  duration: HistogramCells;
+  received: { value: number };
+  sent: { value: number };
+  /** Request counters by status code. */
+  byStatus: Map<number, { value: number }>;
   endpoint: string;
   method: string;
-}
-
-interface BoundStorage {
-  duration: Histogram.Internal<string>;
 }
 
 /** Per socket: how many bytes were read and written when its previous request was accounted for. */
@@ -67,54 +67,28 @@ export class WharfMetrics {
   readonly registry = new Registry();
   readonly contentType = this.registry.contentType;
 
-  private readonly requests = new Counter({
-    name: 'wharf_http_requests_total',
-    help: 'HTTP requests answered, by endpoint id, method and status code.',
-    labelNames: ['endpoint', 'method', 'status'],
-    registers: [this.registry],
-  });
-  private readonly requestSeconds = new Histogram({
-    name: 'wharf_http_request_duration_seconds',
-    help: 'Time from the request head to the end of the response (or the client going away), by endpoint id and method.',
-    labelNames: ['endpoint', 'method'],
-    buckets: requestBuckets,
-    registers: [this.registry],
-  });
-  private readonly receivedBytes = new Counter({
-    name: 'wharf_http_received_bytes_total',
-    help: 'Bytes read from clients (request heads and bodies, as on the connection), by endpoint id.',
-    labelNames: ['endpoint'],
-    registers: [this.registry],
-  });
-  private readonly sentBytes = new Counter({
-    name: 'wharf_http_sent_bytes_total',
-    help: 'Bytes written to clients (response heads and bodies, as on the connection), by endpoint id.',
-    labelNames: ['endpoint'],
-    registers: [this.registry],
-  });
-  private readonly inFlight = new Gauge({
-    name: 'wharf_http_requests_in_flight',
-    help: 'HTTP requests being served now.',
-    registers: [this.registry],
-  });
-  private readonly uploads = new Gauge({
-    name: 'wharf_uploads_in_progress',
-    help: 'Requests streaming blob bytes into an upload now (POST, PATCH and PUT on upload endpoints).',
-    registers: [this.registry],
-  });
-  private readonly storageSeconds = new Histogram({
-    name: 'wharf_storage_operation_duration_seconds',
-    help: 'Storage driver calls, by driver and operation (for reader and writer: until the stream is open).',
-    labelNames: ['driver', 'operation'],
-    buckets: storageBuckets,
-    registers: [this.registry],
-  });
-  private readonly storageErrors = new Counter({
-    name: 'wharf_storage_operation_errors_total',
-    help: 'Storage driver calls that failed, by driver, operation and error kind (not-found is often expected, e.g. HEAD of a missing blob).',
-    labelNames: ['driver', 'operation', 'kind'],
-    registers: [this.registry],
-  });
+  private readonly requests = new CounterFamily(this.registry, 'wharf_http_requests_total', 'HTTP requests answered, by endpoint id, method and status code.');
+  private readonly requestSeconds = new HistogramFamily(
+    this.registry,
+    'wharf_http_request_duration_seconds',
+    'Time from the request head to the end of the response (or the client going away), by endpoint id and method.',
+    requestBuckets,
+  );
+  private readonly receivedBytes = new CounterFamily(this.registry, 'wharf_http_received_bytes_total', 'Bytes read from clients (request heads and bodies, as on the connection), by endpoint id.');
+  private readonly sentBytes = new CounterFamily(this.registry, 'wharf_http_sent_bytes_total', 'Bytes written to clients (response heads and bodies, as on the connection), by endpoint id.');
+  private inFlightNow = 0;
+  private uploadsNow = 0;
+  private readonly storageSeconds = new HistogramFamily(
+    this.registry,
+    'wharf_storage_operation_duration_seconds',
+    'Storage driver calls, by driver and operation (for reader and writer: until the stream is open).',
+    storageBuckets,
+  );
+  private readonly storageErrors = new CounterFamily(
+    this.registry,
+    'wharf_storage_operation_errors_total',
+    'Storage driver calls that failed, by driver, operation and error kind (not-found is often expected, e.g. HEAD of a missing blob).',
+  );
   private readonly gcRuns = new Counter({
     name: 'wharf_gc_runs_total',
     help: 'Garbage collection passes, by result (ok or failed).',
@@ -143,12 +117,34 @@ export class WharfMetrics {
     registers: [this.registry],
   });
 
-  private readonly boundRequests = new Map<string, BoundRequest>();
-  private readonly boundStorage = new Map<string, BoundStorage>();
+  /** endpoint → method → cells. */
+  private readonly metadataSeconds = new HistogramFamily(this.registry, 'wharf_metadata_operation_duration_seconds', 'Metadata store calls, by method of the MetadataStore interface.', storageBuckets);
+  private readonly metadataErrors = new CounterFamily(this.registry, 'wharf_metadata_operation_errors_total', 'Metadata store calls that failed, by method.');
+  private readonly boundMetadata = new Map<string, HistogramCells>();
+
+  private readonly boundRequests = new Map<string, Map<string, BoundRequest>>();
+  private readonly boundStorage = new Map<string, HistogramCells>();
   private readonly socketMarks = new WeakMap<Socket, SocketMark>();
 
   constructor(options: MetricsOptions = {}) {
-    for (const result of ['ok', 'failed']) this.gcRuns.labels(result);
+    const metrics = this;
+    new Gauge({
+      name: 'wharf_http_requests_in_flight',
+      help: 'HTTP requests being served now.',
+      registers: [this.registry],
+      collect() {
+        this.set(metrics.inFlightNow);
+      },
+    });
+    new Gauge({
+      name: 'wharf_uploads_in_progress',
+      help: 'Requests streaming blob bytes into an upload now (POST, PATCH and PUT on upload endpoints).',
+      registers: [this.registry],
+      collect() {
+        this.set(metrics.uploadsNow);
+      },
+    });
+    for (const result of ['ok', 'failed']) this.gcRuns.inc({ result }, 0);
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'wharf_' });
   }
 
@@ -168,13 +164,27 @@ export class WharfMetrics {
   /** The storage hook (storage/checked.ts): latency of every driver call, and its errors by kind. */
   readonly storageCall: CallHook = (driver, op, ms, error) => {
     const key = `${driver}\0${op}`;
-    let bound = this.boundStorage.get(key);
-    if (bound === undefined) {
-      bound = { duration: this.storageSeconds.labels(driver, op) };
-      this.boundStorage.set(key, bound);
+    let cells = this.boundStorage.get(key);
+    if (cells === undefined) {
+      cells = this.storageSeconds.cell(key, { driver, operation: op });
+      this.boundStorage.set(key, cells);
     }
-    bound.duration.observe(ms / 1000);
-    if (error !== undefined) this.storageErrors.labels(driver, op, error instanceof StorageError ? error.kind : 'io').inc();
+    cells.observe(ms / 1000);
+    if (error !== undefined) {
+      const kind = error instanceof StorageError ? error.kind : 'io';
+      this.storageErrors.cell(`${key}\0${kind}`, { driver, operation: op, kind }).value += 1;
+    }
+  };
+
+  /** The metadata hook (metadata-timing.ts): latency of every metadata store call, and its failures. */
+  readonly metadataCall: MetadataHook = (operation, ms, failed) => {
+    let cells = this.boundMetadata.get(operation);
+    if (cells === undefined) {
+      cells = this.metadataSeconds.cell(operation, { operation });
+      this.boundMetadata.set(operation, cells);
+    }
+    cells.observe(ms / 1000);
+    if (failed) this.metadataErrors.cell(operation, { operation }).value += 1;
   };
 
   /** For the garbage collector: call once after every pass, failed or not. */
@@ -188,38 +198,43 @@ export class WharfMetrics {
 
   /** @internal */
   enter(): void {
-    this.inFlight.inc();
+    this.inFlightNow += 1;
   }
 
   /** @internal */
   uploadStarted(): void {
-    this.uploads.inc();
+    this.uploadsNow += 1;
   }
 
   /** @internal Called by RequestTracker when the response closes. */
   finish(endpoint: string, method: string | undefined, status: number, seconds: number, socket: Socket | null, upload: boolean): void {
-    this.inFlight.dec();
-    if (upload) this.uploads.dec();
+    this.inFlightNow -= 1;
+    if (upload) this.uploadsNow -= 1;
     const m = methodLabel(method);
-    const key = `${endpoint}\0${m}`;
-    let bound = this.boundRequests.get(key);
+    let byMethod = this.boundRequests.get(endpoint);
+    if (byMethod === undefined) {
+      byMethod = new Map();
+      this.boundRequests.set(endpoint, byMethod);
+    }
+    let bound = byMethod.get(m);
     if (bound === undefined) {
+      const key = `${endpoint}\0${m}`;
       bound = {
-        duration: this.requestSeconds.labels(endpoint, m),
-        received: this.receivedBytes.labels(endpoint),
-        sent: this.sentBytes.labels(endpoint),
+        duration: this.requestSeconds.cell(key, { endpoint, method: m }),
+        received: this.receivedBytes.cell(endpoint, { endpoint }),
+        sent: this.sentBytes.cell(endpoint, { endpoint }),
         byStatus: new Map(),
         endpoint,
         method: m,
       };
-      this.boundRequests.set(key, bound);
+      byMethod.set(m, bound);
     }
     let counter = bound.byStatus.get(status);
     if (counter === undefined) {
-      counter = this.requests.labels(endpoint, m, String(status));
+      counter = this.requests.cell(`${endpoint}\0${m}\0${status}`, { endpoint, method: m, status: String(status) });
       bound.byStatus.set(status, counter);
     }
-    counter.inc();
+    counter.value += 1;
     bound.duration.observe(seconds);
     if (socket) {
       // Bytes on the connection since the previous request on it was accounted for: exact in total over
@@ -229,11 +244,11 @@ export class WharfMetrics {
       const mark = this.socketMarks.get(socket);
       if (mark === undefined) {
         this.socketMarks.set(socket, { read, written });
-        bound.received.inc(read);
-        bound.sent.inc(written);
+        bound.received.value += read;
+        bound.sent.value += written;
       } else {
-        if (read > mark.read) bound.received.inc(read - mark.read);
-        if (written > mark.written) bound.sent.inc(written - mark.written);
+        if (read > mark.read) bound.received.value += read - mark.read;
+        if (written > mark.written) bound.sent.value += written - mark.written;
         mark.read = read;
         mark.written = written;
       }

@@ -47,7 +47,7 @@ describe('health on a registry with authentication', () => {
   });
 
   test('/metrics is not on the main listener, with or without credentials', async () => {
-    for (const headers of [{}, { authorization: basic('root', 'root-secret') }]) {
+    for (const headers of [{}, { authorization: basic('root', 'root-secret') }] as Record<string, string>[]) {
       const res = await fetch(new URL('/metrics', reg.url), { headers });
       assert.equal(res.status, 404);
       assert.ok(!(await res.text()).includes('wharf_'), 'no metrics text on the main listener');

@@ -57,6 +57,9 @@ describe('metrics on the debug listener', () => {
     assert.ok(delta('wharf_storage_operation_duration_seconds_count', { driver: 'filesystem' }) > 0, 'storage calls are timed');
     assert.ok(delta('wharf_storage_operation_duration_seconds_count', { driver: 'filesystem', operation: 'reader' }) >= 1, 'the blob read is timed');
 
+    assert.ok(delta('wharf_metadata_operation_duration_seconds_count', { operation: 'putManifest' }) >= 1, 'metadata calls are timed by method');
+    assert.ok(delta('wharf_metadata_operation_duration_seconds_count') >= 4, 'every metadata call of the push and pull is timed');
+
     for (const s of after) {
       for (const v of Object.values(s.labels)) assert.ok(!v.includes(name), `no label carries the repository name (${s.name} ${JSON.stringify(s.labels)})`);
     }
