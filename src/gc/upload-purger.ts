@@ -45,9 +45,10 @@ export async function purgeUploads(storage: StorageDriver, metadata: MetadataSto
     report.uploads.push(upload);
     report.bytes += stored.get(upload.id)?.size ?? 0;
   }
+  const listed = new Set(old.map((u) => u.id));
   for (const [id, found] of stored) {
     options.signal?.throwIfAborted();
-    if (found.newest > cutoff || old.some((u) => u.id === id)) continue;
+    if (found.newest > cutoff || listed.has(id)) continue;
     if (await metadata.getUpload(id)) continue;
     if (!options.dryRun) await bytes.discard(id);
     report.orphans.push(id);
