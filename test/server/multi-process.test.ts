@@ -148,7 +148,7 @@ describe('two wharf processes sharing PostgreSQL and one storage directory', () 
     assert.ok((await request(`${a.url}/v2/hop/stream/blobs/${sha256(data)}`)).body.equals(data), 'byte-identical');
   });
 
-  test('both processes moving the same tags at once: last write wins, nothing dangles', async () => {
+  test('both processes moving the same tags at once: last write wins, the history chains every move, nothing dangles', async () => {
     const config = Buffer.from('{"architecture":"arm64","os":"linux"}');
     const layer = randomBytes(1000);
     await pushBlob(a.url, 'race/app', config);
@@ -171,6 +171,23 @@ describe('two wharf processes sharing PostgreSQL and one storage directory', () 
       const digest = fromA.headers.get('docker-content-digest')!;
       assert.ok(digests.has(digest), `${tag} points at one of the pushed manifests`);
       assert.equal(fromB.headers.get('docker-content-digest'), digest, 'both processes agree');
+    }
+    // The tag history (the same through both processes) is one chain of moves ending where the tag is now.
+    for (const tag of tags) {
+      const [fromA, fromB] = await Promise.all([a, b].map(async (r) => {
+        const res = await request(`${r.url}/v2/race/app/_wharf/tags/${tag}/history?n=1000`);
+        assert.equal(res.status, 200, res.body.toString());
+        return (JSON.parse(res.body.toString()) as { history: { id: number; oldDigest?: string; newDigest?: string }[] }).history;
+      }));
+      assert.deepEqual(fromA, fromB, `${tag}: both processes show the same history`);
+      const history = fromA!;
+      assert.ok(history.length >= 2, `${tag}: moves from both processes are recorded (${history.length} entries)`);
+      const now = (await request(`${a.url}/v2/race/app/manifests/${tag}`, { method: 'HEAD', headers: { Accept: manifestType } })).headers.get('docker-content-digest');
+      assert.equal(history[0]!.newDigest, now, `${tag}: the newest entry is where the tag points`);
+      for (let i = 0; i + 1 < history.length; i++) {
+        assert.equal(history[i]!.oldDigest, history[i + 1]!.newDigest, `${tag}: entry ${history[i]!.id} starts where the one before it ended`);
+      }
+      assert.equal(history[history.length - 1]!.oldDigest, undefined, `${tag}: the first entry creates the tag`);
     }
     const list = JSON.parse((await request(`${b.url}/v2/race/app/tags/list`)).body.toString()) as { tags: string[] };
     assert.deepEqual(list.tags, ['edge', 'latest', 'stable']);
