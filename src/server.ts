@@ -134,6 +134,7 @@ export async function startRegistry(config: ResolvedConfig, log: Logger = create
           graceMs: parseDuration(config.gc.grace),
           uploadMaxAgeMs: parseDuration(config.gc.uploadMaxAge),
           log,
+          onPass: (report) => metrics.gcRun(report),
         })
       : undefined;
   // Webhook delivery from the outbox (docs/events.md); not in read-only mode.

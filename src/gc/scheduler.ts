@@ -12,6 +12,8 @@ export interface GcScheduleOptions {
   graceMs: number;
   uploadMaxAgeMs: number;
   log: Logger;
+  /** Told about every pass, for the metrics (observability/metrics.ts `gcRun`). */
+  onPass?: (report: { bytes: number; blobs: number; ms: number; failed?: boolean }) => void;
 }
 
 export interface GcSchedule {
@@ -43,8 +45,12 @@ export function startGcSchedule(storage: StorageDriver, metadata: MetadataStore,
         },
         'garbage collection done',
       );
+      options.onPass?.({ bytes: collected.bytesReclaimed, blobs: collected.blobs.length, ms: Date.now() - started });
     } catch (e) {
-      if (!abort.signal.aborted) options.log.error({ err: e }, 'garbage collection failed');
+      if (!abort.signal.aborted) {
+        options.log.error({ err: e }, 'garbage collection failed');
+        options.onPass?.({ bytes: 0, blobs: 0, ms: Date.now() - started, failed: true });
+      }
     }
   };
   const runOnce = () => (running ??= pass().finally(() => (running = undefined)));

@@ -4,8 +4,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
 import { startTestRegistry, type TestRegistry } from '../helpers/registry.js';
-import { closeRegistry, pushImage, uniqueName, sha256 } from '../http/helpers.js';
+import { removeDir, tempDir } from '../helpers/processes.js';
+import { closeRegistry, pushBlob, pushImage, uniqueName, sha256 } from '../http/helpers.js';
+import { loadConfig } from '../../src/config/load.js';
+import { startRegistry } from '../../src/server.js';
 import { scrape, sumOf, parseMetrics } from './helpers.js';
 
 describe('metrics on the debug listener', () => {
@@ -139,6 +145,33 @@ describe('metrics of two servers in one process', () => {
     } finally {
       await closeRegistry(a);
       await closeRegistry(b);
+    }
+  });
+});
+
+describe('garbage collection in serve reports to the metrics', () => {
+  test('a scheduled pass that deletes an unreferenced blob counts a run and its bytes', async () => {
+    const dir = tempDir('wharf-gc-metrics-');
+    const configPath = join(dir, 'wharf.yaml');
+    // A pass every 300 ms, collecting anything unreferenced at once.
+    writeFileSync(configPath, JSON.stringify({ data: './data', gc: { intervalMinutes: 0.005, grace: '0' }, debug: { listen: '127.0.0.1:0' } }));
+    const running = await startRegistry(loadConfig({ config: configPath, listen: '127.0.0.1:0' }, {}), pino({ level: 'silent' }));
+    try {
+      const blob = randomBytes(4096);
+      await pushBlob(running.url, uniqueName('gc'), blob);
+      let samples = await scrape(running.debugURL!);
+      const deadline = Date.now() + 20_000;
+      for (let i = 0; i < 200 && sumOf(samples, 'wharf_gc_reclaimed_bytes_total') < blob.length && Date.now() < deadline; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        samples = await scrape(running.debugURL!);
+      }
+      assert.ok(sumOf(samples, 'wharf_gc_reclaimed_bytes_total') >= blob.length, `the pass reclaimed the blob (${sumOf(samples, 'wharf_gc_reclaimed_bytes_total')} bytes)`);
+      assert.ok(sumOf(samples, 'wharf_gc_runs_total', { result: 'ok' }) >= 1, 'the run is counted');
+      assert.ok(sumOf(samples, 'wharf_gc_deleted_blobs_total') >= 1, 'the blob is counted');
+      assert.equal(sumOf(samples, 'wharf_gc_runs_total', { result: 'failed' }), 0);
+    } finally {
+      await running.close();
+      removeDir(dir);
     }
   });
 });
