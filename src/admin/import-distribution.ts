@@ -15,7 +15,7 @@
 import { createReadStream } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { createDigester, digestOf, isDigest, parseDigest, type ParsedDigest } from '../oci/digest.js';
@@ -204,7 +204,7 @@ export class DistributionImport {
   constructor(private readonly options: ImportOptions) {
     this.registry = options.registry;
     this.summary = {
-      source: options.source,
+      source: resolve(options.source),
       repositories: 0,
       tags: { imported: 0, existing: 0 },
       manifests: { imported: 0, existing: 0 },
@@ -443,9 +443,10 @@ export class DistributionImport {
     }
     for (let pass = 0; pending.length > 0 && pass <= digests.length; pass += 1) {
       const waiting: typeof pending = [];
+      const inThisPass = new Set(pending.map((p) => p.digest));
       for (const m of pending) {
         const stillMissing = await metadata.missingManifests(repo, m.children);
-        if (stillMissing.some((c) => pending.some((p) => p.digest === c))) {
+        if (stillMissing.some((c) => inThisPass.has(c))) {
           waiting.push(m);
           continue;
         }

@@ -28,7 +28,7 @@ test('status line: a terminal of unknown width counts as 80 columns; nothing sho
   const { stream, written } = fakeTerminal(0);
   const line = statusLine(stream, () => 5000);
   line.done();
-  assert.deepEqual(written, [], 'nothing cleared before anything was shown');
+  assert.equal(written.length, 0, 'nothing cleared before anything was shown');
   line.update('x');
   assert.equal(written[0]!.length, 80, 'carriage return and 79 columns');
 });
