@@ -236,7 +236,7 @@ function checkedStorageFactory(entry: string, scheme: string, factory: StorageDr
       throw new PluginError(`plugin ${JSON.stringify(entry)}: storage driver ${scheme} failed to open ${url.href}: ${(e as Error)?.message ?? String(e)}`);
     }
     const problems = storageDriverProblems(driver);
-    if (problems.length > 0) throw new PluginError(`plugin ${JSON.stringify(entry)}: the storage driver for ${scheme} is invalid: ${problems.join('; ')}`);
+    if (problems.length > 0) throw new PluginError(`plugin ${JSON.stringify(entry)}: the storage driver (scheme ${scheme}) is invalid: ${problems.join('; ')}`);
     return driver as StorageDriver;
   };
 }
@@ -250,7 +250,7 @@ function checkedMetadataFactory(entry: string, scheme: string, factory: Metadata
       throw new PluginError(`plugin ${JSON.stringify(entry)}: metadata store ${scheme} failed to open: ${(e as Error)?.message ?? String(e)}`);
     }
     const problems = metadataStoreProblems(store);
-    if (problems.length > 0) throw new PluginError(`plugin ${JSON.stringify(entry)}: the metadata store for ${scheme} is invalid: ${problems.join('; ')}`);
+    if (problems.length > 0) throw new PluginError(`plugin ${JSON.stringify(entry)}: the metadata store (scheme ${scheme}) is invalid: ${problems.join('; ')}`);
     return store as MetadataStore;
   };
 }
