@@ -88,7 +88,7 @@ export async function startRegistry(config: ResolvedConfig, log: Logger = create
     throw e;
   }
   const health = new HealthChecks(storage, metadata);
-  const events = new Events(config.events, metadata, { log, readOnly: config.readOnly });
+  const events = new Events(config.events, metadata, { log, readOnly: config.readOnly, sinks: plugins.eventSinks });
   try {
     await events.prepare();
   } catch (e) {

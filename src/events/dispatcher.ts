@@ -10,8 +10,25 @@ import type { Logger } from 'pino';
 import type { MetadataStore } from '../metadata/store.js';
 import { compileGlobs } from '../auth/glob.js';
 import type { EndpointConfig } from './config.js';
-import { toCloudEvent, typePrefix, type StoredChange } from './model.js';
+import { toCloudEvent, typePrefix, type CloudEvent, type StoredChange } from './model.js';
 import { WebhookSink } from './webhook.js';
+
+/** Where a worker delivers: a webhook endpoint, or an event sink of a plugin. */
+export interface DeliveryTarget {
+  /** Names the target's cursor in the database. */
+  name: string;
+  /** Delivers one event; a rejection means not delivered (retried). */
+  deliver(event: CloudEvent, attempt: number, signal: AbortSignal): Promise<void>;
+  /** Which events the target wants. */
+  wants(c: StoredChange): boolean;
+  close?(): Promise<void>;
+}
+
+/** A webhook endpoint as a delivery target. */
+export function webhookTarget(endpoint: EndpointConfig): DeliveryTarget {
+  const sink = new WebhookSink(endpoint);
+  return { name: endpoint.name, wants: endpointFilter(endpoint), deliver: (event, attempt, signal) => sink.deliver(event, attempt, signal) };
+}
 
 export interface DispatcherOptions {
   source: string;
@@ -49,22 +66,17 @@ async function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 class EndpointWorker {
-  private readonly sink: WebhookSink;
-  private readonly wants: (c: StoredChange) => boolean;
   /** Where this worker is in the outbox; undefined until it holds the lease. */
   private position: number | undefined;
   private renewAt = 0;
 
   constructor(
-    private readonly endpoint: EndpointConfig,
+    private readonly endpoint: DeliveryTarget,
     private readonly store: MetadataStore,
     private readonly holder: string,
     private readonly opts: DispatcherOptions,
     private readonly signal: AbortSignal,
-  ) {
-    this.sink = new WebhookSink(endpoint);
-    this.wants = endpointFilter(endpoint);
-  }
+  ) {}
 
   private get log(): Logger {
     return this.opts.log;
@@ -101,7 +113,7 @@ class EndpointWorker {
         let stored = this.position!;
         for (const c of changes) {
           if (this.signal.aborted) break;
-          if (this.wants(c)) {
+          if (this.endpoint.wants(c)) {
             if (!(await this.deliver(c))) break;
             if (!(await this.store.advanceEventCursor(this.endpoint.name, this.holder, c.seq))) {
               this.position = undefined;
@@ -130,7 +142,7 @@ class EndpointWorker {
     const event = toCloudEvent(c, this.opts.source);
     for (let attempt = 1; !this.signal.aborted; attempt++) {
       try {
-        await this.sink.deliver(event, attempt, this.signal);
+        await this.endpoint.deliver(event, attempt, this.signal);
         if (attempt > 1) this.log.info({ endpoint: this.endpoint.name, event: event.id, attempt }, 'events: delivered after retrying');
         return true;
       } catch (e) {
@@ -153,7 +165,7 @@ export class EventDispatcher {
 
   constructor(
     private readonly store: MetadataStore,
-    private readonly endpoints: readonly EndpointConfig[],
+    private readonly endpoints: readonly DeliveryTarget[],
     private readonly opts: DispatcherOptions,
   ) {}
 
@@ -192,5 +204,6 @@ export class EventDispatcher {
     await Promise.all(this.running);
     this.running = [];
     for (const e of this.endpoints) await this.store.releaseEventCursor(e.name, this.holder).catch(() => undefined);
+    for (const e of this.endpoints) await e.close?.().catch((err: unknown) => this.opts.log.warn({ err, target: e.name }, 'events: closing a sink failed'));
   }
 }

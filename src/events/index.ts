@@ -3,7 +3,8 @@
 import type { Logger } from 'pino';
 import type { MetadataStore } from '../metadata/store.js';
 import type { EventsConfig } from './config.js';
-import { EventDispatcher } from './dispatcher.js';
+import { EventDispatcher, webhookTarget, type DeliveryTarget } from './dispatcher.js';
+import type { CloudEvent } from './model.js';
 import { readFeed, type FeedPage } from './feed.js';
 import { pullChange } from './outbox.js';
 
@@ -14,6 +15,21 @@ export interface EventsOptions {
   log: Logger;
   /** Read-only mode promises no writes: no delivery (cursors), no pull events, no retention. */
   readOnly?: boolean;
+  /** Event sinks of plugins (src/plugins/): each gets every event, at least once, in order (cursor `plugin:NAME`). */
+  sinks?: readonly PluginSink[];
+}
+
+/** What a plugin's event sink provides (the shape src/plugins/api.ts declares as EventSink). */
+export interface PluginSink {
+  readonly name: string;
+  deliver(event: CloudEvent): Promise<void>;
+  close?(): Promise<void>;
+}
+
+function pluginTarget(sink: PluginSink): DeliveryTarget {
+  const target: DeliveryTarget = { name: `plugin:${sink.name}`, wants: () => true, deliver: (event) => sink.deliver(event) };
+  if (sink.close) target.close = () => sink.close!();
+  return target;
 }
 
 export class Events {
@@ -26,7 +42,7 @@ export class Events {
   ) {
     this.dispatcher = opts.readOnly
       ? undefined
-      : new EventDispatcher(store, config.endpoints, {
+      : new EventDispatcher(store, [...config.endpoints.map(webhookTarget), ...(opts.sinks ?? []).map(pluginTarget)], {
           source: config.source,
           pollMs: config.pollSeconds * 1000,
           leaseMs: config.leaseSeconds * 1000,

@@ -60,7 +60,7 @@ export interface CloudEventData {
 }
 
 /** A CloudEvents 1.0 event in its JSON form, with the extension attribute `wharfseq` (the outbox position). */
-export interface CloudEvent {
+export type CloudEvent = {
   specversion: '1.0';
   id: string;
   source: string;
@@ -70,7 +70,7 @@ export interface CloudEvent {
   datacontenttype: 'application/json';
   wharfseq: number;
   data: CloudEventData;
-}
+};
 
 /** `repo:tag` for changes about a tag (and pushes by tag), `repo@digest` otherwise. */
 export function subjectOf(c: ChangeDraft): string {

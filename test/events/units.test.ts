@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { toCloudEvent, eventTypes, type StoredChange } from '../../src/events/model.js';
 import { signBody } from '../../src/events/webhook.js';
-import { backoffMs, endpointFilter, EventDispatcher } from '../../src/events/dispatcher.js';
+import { backoffMs, endpointFilter, EventDispatcher, webhookTarget } from '../../src/events/dispatcher.js';
 import { eventsSchema } from '../../src/events/config.js';
 import { parseCursor } from '../../src/events/feed.js';
 import { SqliteMetadataStore } from '../../src/metadata/sqlite.js';
@@ -79,7 +79,7 @@ test('two dispatchers on one database: one delivers at a time, each event once; 
   const file = join(dir, 'wharf.db');
   const receiver = await startReceiver();
   const stores = [new SqliteMetadataStore(file), new SqliteMetadataStore(file)];
-  const endpoint = eventsSchema.parse({ endpoints: [{ name: 'hook', url: receiver.url }] }).endpoints;
+  const endpoint = eventsSchema.parse({ endpoints: [{ name: 'hook', url: receiver.url }] }).endpoints.map(webhookTarget);
   const opts = { source: '/wharf', pollMs: 20, leaseMs: 1500, retry: { initialMs: 20, maxMs: 100 }, retentionMs: 86_400_000, log: pino({ level: 'silent' }) };
   const [first, second] = stores.map((s) => new EventDispatcher(s, endpoint, opts)) as [EventDispatcher, EventDispatcher];
   try {
