@@ -79,6 +79,28 @@ async function pullable(reg: Registry, repo: string, digest: string): Promise<bo
   }
 }
 
+/**
+ * The store with `method` wrapped so that `first` runs (once) just before the real call: puts a collection at
+ * an exact point of the push path, deterministically.
+ */
+function interpose(store: MetadataStore, method: keyof MetadataStore, first: () => Promise<unknown>): MetadataStore {
+  let ran = false;
+  return new Proxy(store, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (typeof value !== 'function') return value;
+      if (prop !== method) return value.bind(target);
+      return async (...args: unknown[]) => {
+        if (!ran) {
+          ran = true;
+          await first();
+        }
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
 const digests = (r: CollectReport) => ({ blobs: r.blobs.map((b) => b.digest).sort(), links: r.links.map((l) => `${l.repository}@${l.digest}`).sort() });
 
 interface StoreFactory {
@@ -238,6 +260,44 @@ function collectorTests(factory: StoreFactory): void {
       }
       assert.ok(committed > 0, 'some pushes committed');
     });
+
+    test('a collection between the manifest check and its commit: the PUT fails with MANIFEST_BLOB_UNKNOWN, never commits without its blob', async () => {
+      const layer = randomBytes(900);
+      const layerDigest = await putBlob(reg, 'gc/between', layer);
+      const config = Buffer.from('{"between":true}');
+      const configDigest = await putBlob(reg, 'gc/between', config);
+      const body = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: manifestType, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: layer.length }] }));
+      let collected: CollectReport | undefined;
+      const racing = new Registry(storage, interpose(metadata, 'putManifest', async () => (collected = await gc.collect({ graceMs: 0 }))));
+      await assert.rejects(racing.manifests.put('gc/between', 'v1', body, manifestType), (e: unknown) => e instanceof RegistryError && e.code === 'MANIFEST_BLOB_UNKNOWN');
+      assert.ok(collected?.blobs.some((b) => b.digest === layerDigest), 'the collection did reclaim the layer in between');
+      assert.equal(await metadata.getManifestByTag('gc/between', 'v1'), undefined, 'no manifest without its blobs');
+      // The client uploads again and pushes: now it commits, whole.
+      await putBlob(reg, 'gc/between', layer);
+      await putBlob(reg, 'gc/between', config);
+      await reg.manifests.put('gc/between', 'v1', body, manifestType);
+      assert.equal(await pullable(reg, 'gc/between', layerDigest), true);
+    });
+
+    for (const how of ['monolithic', 'session'] as const) {
+      test(`a collection between an upload writing its bytes and recording them (${how}) leaves the blob alone`, async () => {
+        const bytes = randomBytes(1200);
+        const digest = await putBlob(reg, 'gc/claimed', bytes);
+        await reg.blobs.delete('gc/claimed', digest); // unlinked: a candidate as soon as nothing claims it
+        let collected: CollectReport | undefined;
+        const racing = new Registry(storage, interpose(metadata, 'linkBlob', async () => (collected = await gc.collect({ graceMs: 0 }))));
+        if (how === 'monolithic') {
+          await racing.uploads.monolithic('gc/claimed', parseDigest(digest), { body: Readable.from([bytes]), length: bytes.length });
+        } else {
+          const s = await racing.uploads.start('gc/claimed');
+          await racing.uploads.append('gc/claimed', s.id, { body: Readable.from([bytes]), length: bytes.length });
+          await racing.uploads.complete('gc/claimed', s.id, parseDigest(digest), undefined);
+        }
+        assert.ok(collected, 'the collection ran in between');
+        assert.ok(!collected.blobs.some((b) => b.digest === digest), 'the claimed digest was not reclaimed');
+        assert.equal(await pullable(reg, 'gc/claimed', digest), true, 'the uploaded blob is whole');
+      });
+    }
 
     test('old upload sessions are purged with their bytes; young ones and claims in use stay', async () => {
       const hour = 3_600_000;
