@@ -1,8 +1,9 @@
 // What a plugin sees and provides: the registration API handed to `register(api)` (or the default object a
 // plugin exports instead), and the interfaces of what it may supply. docs/extending.md documents these.
 import type { Logger } from 'pino';
-import type { StorageDriver } from '../storage/driver.js';
+import type { StorageDriver, StorageError } from '../storage/driver.js';
 import type { MetadataStore } from '../metadata/store.js';
+import type { CloudEvent } from '../events/model.js';
 
 /** Makes the storage driver for a URL of the plugin's scheme; `options` is the config's `storageOptions`. */
 export type StorageDriverFactory = (url: URL, options: Record<string, unknown>) => StorageDriver | Promise<StorageDriver>;
@@ -22,15 +23,8 @@ export interface AuthProvider {
   userExists?(user: string): Promise<boolean>;
 }
 
-/** A registry change as a CloudEvents 1.0 event in the JSON format (events/model.ts writes them). */
-export interface PluginEvent {
-  specversion: '1.0';
-  id: string;
-  source: string;
-  type: string;
-  time: string;
-  [key: string]: unknown;
-}
+/** A registry change as a CloudEvents 1.0 event in the JSON format (events/model.ts; docs/events.md). */
+export type PluginEvent = CloudEvent;
 
 /** Receives every registry event (push, pull, tag move, delete) at least once, in outbox order. */
 export interface EventSink {
@@ -58,6 +52,8 @@ export interface PluginAPI {
   eventSink(sink: EventSink): void;
   /** Opens a built-in (or another plugin's) storage driver, for drivers that wrap one. Plain paths are files. */
   openStorage(url: string, options?: Record<string, unknown>): Promise<StorageDriver>;
+  /** The error class drivers throw: `new api.StorageError('not-found', path, message)` for a missing object. */
+  readonly StorageError: typeof StorageError;
 }
 
 /** The default-export form: a plain object declaring what the plugin provides (instead of `register`). */

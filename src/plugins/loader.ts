@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
-import { openStorage, registerStorageScheme, isBuiltInStorageScheme, type StorageDriver } from '../storage/index.js';
+import { openStorage, registerStorageScheme, isBuiltInStorageScheme, StorageError, type StorageDriver } from '../storage/index.js';
 import { registerMetadataScheme, isBuiltInMetadataScheme, type MetadataStore } from '../metadata/index.js';
 import type { AuthProvider, EventSink, MetadataStoreFactory, PluginAPI, PluginObject, StorageDriverFactory } from './api.js';
 import { isPluginPath } from './config.js';
@@ -171,6 +171,7 @@ function pluginAPI(d: Declared, o: LoadOptions): PluginAPI {
     openStorage(url, options = {}) {
       return openStorage(url, options);
     },
+    StorageError,
   };
 }
 
