@@ -35,7 +35,10 @@ export function configCommand(): Command {
       .addHelpText('after', '\nExamples:\n  wharf config check examples/minimal.yaml\n  wharf config check /etc/wharf/config.yaml && systemctl reload wharf\n')
       .action(async (file: string, opts: { quiet?: boolean }) => {
         const config = await load({ config: file }, 'check');
-        if (config && !opts.quiet) process.stdout.write(`${file}: valid (listen ${String(config.listen)}, storage ${String(config.storage)}, metadata ${String(config.metadata)})\n`);
+        if (!config || opts.quiet) return;
+        const { maskSecrets } = await import('../../config/reference.js');
+        const shown = maskSecrets(config) as Record<string, unknown>;
+        process.stdout.write(`${file}: valid (listen ${String(shown.listen)}, storage ${String(shown.storage)}, metadata ${String(shown.metadata)})\n`);
       }),
   );
   cmd.addCommand(
