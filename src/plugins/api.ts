@@ -38,7 +38,7 @@ export interface EventSink {
 export interface PluginAPI {
   /** The version of this API; a plugin may refuse to register with one it does not know. */
   readonly apiVersion: 1;
-  /** The plugin entry as the configuration names it. */
+  /** The plugin's entry in the configuration: the package name, or the path made absolute. */
   readonly plugin: string;
   /** The server's data directory (config `data`), absolute. */
   readonly dataDir: string;
