@@ -19,6 +19,11 @@ test('config check: a valid file passes, an invalid one names the key and exits 
     assert.equal(res.code, 1, res.stderr);
     assert.match(res.stderr, /listen: expected HOST:PORT/, 'names the bad key');
     assert.match(res.stderr, /http\.idleTimeoutSeconds/, 'names every bad key');
+    const secret = join(dir, 'secret.yaml');
+    writeFileSync(secret, 'metadata: postgres://wharf:hunter2@127.0.0.1/wharf\n');
+    const masked = await runCli(['config', 'check', secret], env);
+    assert.equal(masked.code, 0, masked.stderr);
+    assert.ok(masked.stdout.includes('postgres://wharf:********@127.0.0.1/wharf') && !masked.stdout.includes('hunter2'), `password masked: ${masked.stdout}`);
     const usage = await runCli(['config', 'check'], env);
     assert.equal(usage.code, 2, usage.stderr);
   } finally {
