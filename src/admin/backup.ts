@@ -18,6 +18,9 @@ export interface BackupReport {
   schemaVersion: number;
 }
 
+/** The most pages better-sqlite3 copies in one backup step. */
+const allPages = 0x7fffffff;
+
 export class BackupError extends Error {
   override name = 'BackupError';
 }
@@ -56,7 +59,9 @@ export async function backupSqlite(metadata: string, to: string, options: { forc
   const source = new Database(from, { fileMustExist: true });
   try {
     source.pragma('busy_timeout = 10000');
-    await source.backup(temp);
+    // All pages in one step: a step-wise copy restarts whenever the registry commits between two steps, which
+    // on a busy registry could go on forever. One step reads one snapshot; with WAL, writers are not blocked.
+    await source.backup(temp, { progress: () => allPages });
   } catch (e) {
     await rm(temp, { force: true });
     throw new Error(`backup of ${from} failed: ${(e as Error).message}`, { cause: e });

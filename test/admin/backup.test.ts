@@ -1,6 +1,7 @@
 // `wharf backup --to FILE`: taken while clients push, the copy opens, passes integrity_check and holds every
 // manifest acknowledged before the backup started; restored (database, then the blobs copied after it) under
-// a new data directory, Wharf serves those images byte-identically. PostgreSQL is refused with a pointer to
+// a new data directory, Wharf serves those images byte-identically. A database of thousands of pages is copied
+// while another connection commits continuously (one snapshot, no endless restarts). PostgreSQL is refused with a pointer to
 // pg_dump; an existing file is replaced only with --force.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,9 +10,11 @@ import { join } from 'node:path';
 import { RegistryClient } from '../../src/client/index.js';
 import { SqliteMetadataStore } from '../../src/metadata/sqlite.js';
 import { removeDir, spawnWharf, tempDir, type SpawnedRegistry } from '../helpers/processes.js';
-import { buildImage } from '../client/helpers.js';
+import { buildImage, sha256 } from '../client/helpers.js';
 import { assertServes, pushRecorded, runWharf, type Fixture } from './helpers.js';
-import type { BackupReport } from '../../src/admin/backup.js';
+import { backupSqlite, type BackupReport } from '../../src/admin/backup.js';
+import type { ManifestWrite } from '../../src/metadata/store.js';
+import { MediaType } from '../../src/oci/index.js';
 
 describe('wharf backup', () => {
   const work = tempDir('wharf-backup-');
@@ -95,6 +98,35 @@ describe('wharf backup', () => {
     } finally {
       await restoredClient.close();
       await second.stop();
+    }
+  });
+
+  test('a database of many pages is copied while another connection commits between every step', async () => {
+    const file = join(work, 'big.db');
+    const store = new SqliteMetadataStore(file);
+    const manifestOf = (i: number): ManifestWrite => {
+      const body = Buffer.from(JSON.stringify({ schemaVersion: 2, n: i, pad: 'x'.repeat(2000) }));
+      return { digest: sha256(body), mediaType: MediaType.ociManifest, size: body.length, body, createdAt: Date.now(), blobs: [], manifests: [] };
+    };
+    try {
+      // About 3,000 pages: a step-wise copy (100 pages a step) would restart at every commit below.
+      await Promise.all(Array.from({ length: 4000 }, (_, i) => store.putManifest('big/app', manifestOf(i), [])));
+      let written = 0;
+      let done = false;
+      const writing = (async () => {
+        const deadline = Date.now() + 60_000;
+        while (!done && Date.now() < deadline) {
+          await store.putManifest('big/app', manifestOf(100_000 + written), [`t${written}`]);
+          written += 1;
+        }
+      })();
+      const target = join(work, 'big-backup.db');
+      const report = await backupSqlite(`sqlite:${file}`, target).finally(() => (done = true));
+      await writing;
+      assert.ok(report.rows.manifests >= 4000, `every manifest committed before the backup is in it (${report.rows.manifests})`);
+      assert.ok(written > 0, 'commits went on during the backup');
+    } finally {
+      await store.close();
     }
   });
 
