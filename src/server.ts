@@ -73,7 +73,7 @@ export async function startRegistry(config: ResolvedConfig, log: Logger = create
   const storage = await openStorage(config.storage, config.storageOptions, metrics.storageCall);
   const metadata = timeMetadata(await openMetadata(config.metadata), metrics.metadataCall);
   const admission = config.admission && new AdmissionHook(config.admission, { storage, metadata, log });
-  const registry = new Registry(storage, metadata, { maxManifestBytes: config.limits.maxManifestBytes, admission });
+  const registry = new Registry(storage, metadata, { maxManifestBytes: config.limits.maxManifestBytes, lifecycle: config.lifecycle, admission });
   const limits = new RequestLimits({
     uploadsPerClient: config.limits.uploadsPerClient,
     maxInFlightRequests: config.limits.maxInFlightRequests,

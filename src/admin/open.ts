@@ -30,7 +30,7 @@ export async function openAdminStores(config: ResolvedConfig): Promise<AdminStor
     await storage.close?.();
     throw e;
   }
-  const registry = new Registry(storage, metadata, { maxManifestBytes: config.limits.maxManifestBytes });
+  const registry = new Registry(storage, metadata, { maxManifestBytes: config.limits.maxManifestBytes, lifecycle: config.lifecycle });
   return { registry, localRoot: localStorageRoot(config.storage), close: () => registry.close() };
 }
 

@@ -68,10 +68,15 @@ export function covers(granted: readonly AccessEntry[], needed: AccessEntry): bo
   return have.has('*') || needed.actions.every((a) => have.has(a));
 }
 
-/** What a registry request needs: GET/HEAD pull, POST/PUT/PATCH pull+push, DELETE delete; the catalog its own scope. */
+/**
+ * What a registry request needs: GET/HEAD pull, POST/PUT/PATCH pull+push, DELETE delete; the catalog its own scope.
+ * Wharf extensions follow the same rule (tag history: pull; rollback: pull+push; a repository's usage: pull),
+ * except registry-wide usage, which needs admin.
+ */
 export function requiredAccess(endpoint: EndpointId, method: string, name: string): AccessEntry | undefined {
   if (endpoint === 'base') return undefined;
   if (endpoint === 'catalog') return catalogScope;
+  if (endpoint === 'usageAll') return adminScope;
   const actions = method === 'GET' || method === 'HEAD' ? ['pull'] : method === 'DELETE' ? ['delete'] : ['pull', 'push'];
   return { type: 'repository', name, actions };
 }

@@ -15,6 +15,8 @@ import { pushCommand } from './commands/push.js';
 import { pullCommand } from './commands/pull.js';
 import { inspectCommand } from './commands/inspect.js';
 import { tagCommand } from './commands/tag.js';
+import { duCommand } from './commands/du.js';
+import { retentionCommand } from './commands/retention.js';
 import { artifactCommand } from './commands/artifact.js';
 import { attachCommand } from './commands/attach.js';
 import { referrersCommand } from './commands/referrers.js';
@@ -48,6 +50,8 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(pullCommand());
   program.addCommand(inspectCommand());
   program.addCommand(tagCommand());
+  program.addCommand(duCommand());
+  program.addCommand(retentionCommand());
   program.addCommand(artifactCommand());
   program.addCommand(attachCommand());
   program.addCommand(referrersCommand());

@@ -1,6 +1,7 @@
 // The configuration schema: one zod schema with defaults that run as they are.
 import { z } from 'zod';
 import { authSchema } from '../auth/config.js';
+import { lifecycleSchema } from '../registry/lifecycle.js';
 import { admissionSchema } from '../admission/config.js';
 import { pluginsSchema } from '../plugins/config.js';
 import { eventsSchema } from '../events/config.js';
@@ -120,16 +121,18 @@ export const configSchema = z
       .prefault({}),
     /** Authentication and access policies (docs/auth.md); absent = everyone may do everything. */
     auth: authSchema.optional(),
+    /** Tag immutability, retention rules and storage quotas per repository glob (docs/lifecycle.md). */
+    lifecycle: lifecycleSchema.prefault({}),
     /** Online garbage collection and upload purging (docs/gc.md). */
     gc: gcSchema.prefault({}),
+    /** Metrics and health on a separate listener (docs/observability.md). */
+    debug: debugSchema.prefault({}),
     /** An HTTP hook asked before a manifest push commits (and optionally before a pull); docs/extending.md. */
     admission: admissionSchema.optional(),
     /** Plugin packages or paths loaded at start; docs/extending.md. */
     plugins: pluginsSchema,
     /** The event outbox, webhook endpoints and the change feed (docs/events.md). */
     events: eventsSchema.prefault({}),
-    /** Metrics and health on a separate listener (docs/observability.md). */
-    debug: debugSchema.prefault({}),
   })
   .strict();
 

@@ -14,6 +14,7 @@ import { getBlob, deleteBlob } from './handlers/blobs.js';
 import { startUpload, patchUpload, putUpload, getUpload, deleteUpload } from './handlers/uploads.js';
 import { getManifest, putManifest, deleteManifest } from './handlers/manifests.js';
 import { base, catalog, tags, referrers } from './handlers/listing.js';
+import { tagHistory, tagRollback, usage, usageAll } from './handlers/wharf-ext.js';
 import { rejectWrites } from './read-only.js';
 import type { RequestLimits } from './limits.js';
 import { tlsClientOf } from './tls-client.js';
@@ -35,6 +36,10 @@ const handlers: Record<EndpointId, Partial<Record<string, Handler>>> = {
   upload: { GET: getUpload, PATCH: patchUpload, PUT: putUpload, DELETE: deleteUpload },
   blob: { GET: getBlob, DELETE: deleteBlob },
   referrers: { GET: referrers },
+  tagHistory: { GET: tagHistory },
+  tagRollback: { POST: tagRollback },
+  usage: { GET: usage },
+  usageAll: { GET: usageAll },
 };
 
 export interface AppOptions {

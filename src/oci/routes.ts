@@ -1,7 +1,10 @@
 // The endpoint table of the distribution API as Wharf serves it. Routes are data: the HTTP router,
 // the tests and the docs read this one table. Order matters: the first pattern that matches wins.
 
-export type EndpointId = 'base' | 'catalog' | 'tags' | 'manifest' | 'uploadStart' | 'upload' | 'blob' | 'referrers';
+export type EndpointId = 'base' | 'catalog' | 'tags' | 'manifest' | 'uploadStart' | 'upload' | 'blob' | 'referrers' | WharfEndpointId;
+
+/** Wharf's own extensions (docs/http-api.md, "Wharf extensions"): under `_wharf`, which no repository name can hold. */
+export type WharfEndpointId = 'tagHistory' | 'tagRollback' | 'usage' | 'usageAll';
 
 export interface Endpoint {
   id: EndpointId;
@@ -20,6 +23,10 @@ export const endpoints: readonly Endpoint[] = [
   { id: 'upload', pattern: /^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/, methods: ['GET', 'PATCH', 'PUT', 'DELETE'], summary: 'upload session' },
   { id: 'blob', pattern: /^\/v2\/(.+)\/blobs\/([^/]+)$/, methods: ['GET', 'HEAD', 'DELETE'], summary: 'blobs by digest' },
   { id: 'referrers', pattern: /^\/v2\/(.+)\/referrers\/([^/]+)$/, methods: ['GET'], summary: 'manifests whose subject is a digest' },
+  { id: 'tagHistory', pattern: /^\/v2\/(.+)\/_wharf\/tags\/([^/]+)\/history$/, methods: ['GET'], summary: 'Wharf: the moves of a tag, newest first' },
+  { id: 'tagRollback', pattern: /^\/v2\/(.+)\/_wharf\/tags\/([^/]+)\/rollback$/, methods: ['POST'], summary: 'Wharf: point a tag back at an earlier digest' },
+  { id: 'usage', pattern: /^\/v2\/(.+)\/_wharf\/usage$/, methods: ['GET'], summary: 'Wharf: storage used by a repository, and its quota' },
+  { id: 'usageAll', pattern: /^\/v2\/_wharf\/usage$/, methods: ['GET'], summary: 'Wharf: storage used by every repository (admins)' },
 ];
 
 export interface RouteMatch {

@@ -5,7 +5,8 @@ import { RegistryError } from '../oci/errors.js';
 import { parseManifest, maxManifestBytes } from '../oci/manifest.js';
 import { checkTag } from '../oci/reference.js';
 import { manifestTypes } from '../oci/media-types.js';
-import { MissingBlobsError, type ManifestRecord, type MetadataStore } from '../metadata/store.js';
+import { MissingBlobsError, TagImmutableError, type ManifestRecord, type MetadataStore } from '../metadata/store.js';
+import { immutableTagDenied, type ManifestGuard } from './manifest-guard.js';
 import type { ManifestAdmission } from '../admission/types.js';
 
 /** Who asks for a push or pull, for the admission hook. */
@@ -19,6 +20,9 @@ export interface PutResult {
 }
 
 export class Manifests {
+  /** Tag immutability and quotas (config `lifecycle`); set by Registry. */
+  guard: ManifestGuard | undefined;
+
   constructor(
     private readonly metadata: MetadataStore,
     /** Largest manifest accepted, in bytes (config `limits.maxManifestBytes`). */
@@ -83,9 +87,11 @@ export class Manifests {
       ...(parsed.subject && { subject: parsed.subject.digest }),
       ...(parsed.annotations && { annotations: parsed.annotations }),
     };
+    const immutable = (await this.guard?.beforePut(repo, digest, body.length, tags)) ?? [];
     try {
-      await this.metadata.putManifest(repo, record, tags);
+      await this.metadata.putManifest(repo, record, tags, { immutable, ...(caller.actor !== undefined && { by: caller.actor }) });
     } catch (e) {
+      if (e instanceof TagImmutableError) throw immutableTagDenied(repo, e.tag, e.current, digest);
       // A blob the check above saw was unlinked (by DELETE or garbage collection) before the manifest committed.
       if (!(e instanceof MissingBlobsError)) throw e;
       throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references blob ${e.digests[0]} which is not in this repository`, {
@@ -104,14 +110,16 @@ export class Manifests {
   }
 
   /** By digest: removes the manifest and its tags. By tag: removes only the tag. */
-  async delete(repo: string, reference: string): Promise<void> {
+  async delete(repo: string, reference: string, caller: ManifestCaller = {}): Promise<void> {
+    await this.guard?.beforeDelete(repo, reference);
+    const by = caller.actor === undefined ? {} : { by: caller.actor };
     if (isDigest(reference)) {
-      if (!(await this.metadata.deleteManifest(repo, reference))) {
+      if (!(await this.metadata.deleteManifest(repo, reference, by))) {
         throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} is not in this repository`);
       }
       return;
     }
-    if (!(await this.metadata.deleteTag(repo, checkReference(reference)))) {
+    if (!(await this.metadata.deleteTag(repo, checkReference(reference), by))) {
       throw new RegistryError('MANIFEST_UNKNOWN', `tag ${reference} is not in this repository`);
     }
   }

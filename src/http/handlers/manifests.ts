@@ -37,6 +37,6 @@ export async function putManifest(ctx: Ctx): Promise<void> {
 }
 
 export async function deleteManifest(ctx: Ctx): Promise<void> {
-  await ctx.registry.manifests.delete(ctx.name, ctx.reference);
+  await ctx.registry.manifests.delete(ctx.name, ctx.reference, { actor: ctx.user });
   reply(ctx, 202, {});
 }

@@ -46,6 +46,7 @@ export async function startUpload(ctx: Ctx): Promise<void> {
     const digest = parseDigest(mount).digest;
     const from = query.get('from');
     if (from !== null && isValidName(from)) {
+      await registry.quotas.checkMount(name, digest);
       const blob = await registry.uploads.mount(name, digest, from);
       if (blob) {
         blobCreated(ctx, blob.digest);
@@ -55,7 +56,9 @@ export async function startUpload(ctx: Ctx): Promise<void> {
   }
   const digest = query.get('digest');
   if (digest !== null && mount === null) {
-    const blob = await registry.uploads.monolithic(name, parseDigest(digest), chunkOf(ctx) ?? { body: ctx.req, length: 0 });
+    const parsed = parseDigest(digest);
+    const chunk = (await registry.quotas.guard(name, chunkOf(ctx), 0, parsed.digest)) ?? { body: ctx.req, length: 0 };
+    const blob = await registry.uploads.monolithic(name, parsed, chunk);
     blobCreated(ctx, blob.digest);
     return;
   }
@@ -76,17 +79,44 @@ async function locating<T>(ctx: Ctx, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * The chunk of a PATCH or PUT, checked against the repository's quota (registry/quota.ts) counting what the
+ * session already holds. A request refused for the quota ends the session: its bytes are discarded.
+ */
+async function quotaChecked(ctx: Ctx, digest?: string): Promise<Chunk | undefined> {
+  const chunk = chunkOf(ctx);
+  if (!ctx.registry.policies.quotaFor(ctx.name)) return chunk;
+  const { size } = await ctx.registry.uploads.status(ctx.name, ctx.reference);
+  try {
+    return await ctx.registry.quotas.guard(ctx.name, chunk, size, digest);
+  } catch (e) {
+    await ctx.registry.uploads.cancel(ctx.name, ctx.reference).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** Ends the session when its body was stopped for the quota (the bytes that arrived are discarded). */
+async function discardOnQuota<T>(ctx: Ctx, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof RegistryError && e.code === 'DENIED') await ctx.registry.uploads.cancel(ctx.name, ctx.reference).catch(() => undefined);
+    throw e;
+  }
+}
+
 export async function patchUpload(ctx: Ctx): Promise<void> {
-  const { size } = await locating(ctx, () => {
-    const chunk = chunkOf(ctx);
-    return chunk ? ctx.registry.uploads.append(ctx.name, ctx.reference, chunk) : ctx.registry.uploads.status(ctx.name, ctx.reference);
-  });
+  const chunk = await quotaChecked(ctx);
+  const { size } = await locating(ctx, () =>
+    discardOnQuota(ctx, () => (chunk ? ctx.registry.uploads.append(ctx.name, ctx.reference, chunk) : ctx.registry.uploads.status(ctx.name, ctx.reference))),
+  );
   progress(ctx, 202, ctx.reference, size);
 }
 
 export async function putUpload(ctx: Ctx): Promise<void> {
   const digest = requiredDigest(ctx);
-  const blob = await locating(ctx, () => ctx.registry.uploads.complete(ctx.name, ctx.reference, digest, chunkOf(ctx)));
+  const chunk = await quotaChecked(ctx, digest.digest);
+  const blob = await locating(ctx, () => discardOnQuota(ctx, () => ctx.registry.uploads.complete(ctx.name, ctx.reference, digest, chunk)));
   blobCreated(ctx, blob.digest);
 }
 
