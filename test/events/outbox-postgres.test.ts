@@ -1,8 +1,13 @@
-// The event outbox on PostgreSQL (a real server): the shared outbox suite, and positions in commit order: a
-// reader polling from its cursor while two stores write at once sees every event (none committed behind it).
+// The event outbox on PostgreSQL (a real server): the shared outbox suite; positions in commit order (a
+// reader polling from its cursor while two stores write at once sees every event, none committed behind it);
+// two dispatchers on one database (two processes) deliver each event once, in order.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { pino } from 'pino';
 import { runOutboxSuite } from './outbox.suite.js';
+import { EventDispatcher, webhookTarget } from '../../src/events/dispatcher.js';
+import { eventsSchema } from '../../src/events/config.js';
+import { startReceiver } from './receiver.js';
 import { PostgresMetadataStore } from '../../src/metadata/postgres.js';
 import type { MetadataStore } from '../../src/metadata/store.js';
 import { createPostgresDatabase, sharedPostgres, type PostgresDatabase } from '../helpers/services.js';
@@ -68,4 +73,27 @@ test('postgres: a reader following its cursor during concurrent writes from two 
   const all = await reader.listEvents(0, 10_000);
   assert.equal(all.length, perWriter * 2);
   assert.deepEqual(seen, all.map((c) => c.id), 'the follower saw every event, in order, exactly once');
+});
+
+test('postgres: two dispatchers on one database deliver each event once, in order', async () => {
+  const db = await createPostgresDatabase(await sharedPostgres(), 'wharf_outbox_two');
+  const receiver = await startReceiver();
+  const stores = [await PostgresMetadataStore.open(db.url), await PostgresMetadataStore.open(db.url)];
+  const targets = eventsSchema.parse({ endpoints: [{ name: 'hook', url: receiver.url }] }).endpoints.map(webhookTarget);
+  const opts = { source: '/wharf', pollMs: 20, leaseMs: 1500, retry: { initialMs: 20, maxMs: 100 }, retentionMs: 86_400_000, log: pino({ level: 'silent' }) };
+  const dispatchers = stores.map((s) => new EventDispatcher(s, targets, opts));
+  try {
+    for (const d of dispatchers) await d.prepare();
+    for (const d of dispatchers) d.start();
+    await Promise.all(stores.map((s, k) => Promise.all(Array.from({ length: 20 }, (_, i) => s.linkBlob('two/app', { digest: dg(k * 100 + i), size: i })))));
+    await receiver.waitFor(() => receiver.ids().length >= 40, '40 events');
+    assert.equal(receiver.deliveries.length, 40, 'each event delivered once');
+    const seqs = receiver.deliveries.map((d) => d.event.wharfseq);
+    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'in outbox order');
+  } finally {
+    for (const d of dispatchers) await d.stop();
+    for (const s of stores) await s.close();
+    await receiver.close();
+    await db.drop();
+  }
 });
