@@ -1,17 +1,13 @@
-// Loads the plugins named in the configuration at start: resolves each entry (a path, or a package name from
-// the working directory's node_modules or Wharf's own), imports it, lets it declare what it provides through
-// register(api) or a default object, checks every declaration against Wharf's interfaces and registers the
-// storage and metadata schemes. Any problem stops the start with a PluginError naming the plugin and the
+// Loads the plugins named in the configuration at start: finds each entry (resolve.ts), imports it, lets it
+// declare what it provides through register(api) or a default object, checks every declaration against
+// Wharf's interfaces and registers the storage and metadata schemes. Any problem stops the start with a PluginError naming the plugin and the
 // problem; nothing is ever skipped.
-import { statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
 import { openStorage, registerStorageScheme, isBuiltInStorageScheme, StorageError, type StorageDriver } from '../storage/index.js';
 import { registerMetadataScheme, isBuiltInMetadataScheme, type MetadataStore } from '../metadata/index.js';
 import type { AuthProvider, EventSink, MetadataStoreFactory, PluginAPI, PluginObject, StorageDriverFactory } from './api.js';
-import { isPluginPath } from './config.js';
+import { resolvePlugin, PluginNotFoundError } from './resolve.js';
 import { authProviderProblems, eventSinkProblems, metadataStoreProblems, storageDriverProblems, typeName } from './interfaces.js';
 
 export class PluginError extends Error {
@@ -68,7 +64,13 @@ export async function loadPlugins(entries: readonly string[], o: LoadOptions): P
 }
 
 async function loadOne(entry: string, o: LoadOptions): Promise<Declared> {
-  const file = resolveEntry(entry, o.cwd ?? process.cwd());
+  let file: string;
+  try {
+    file = resolvePlugin(entry, o.cwd ?? process.cwd());
+  } catch (e) {
+    if (e instanceof PluginNotFoundError) throw new PluginError(`plugin ${JSON.stringify(entry)} not found: ${e.message}`);
+    throw e;
+  }
   let mod: Record<string, unknown>;
   try {
     mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
@@ -97,35 +99,6 @@ async function loadOne(entry: string, o: LoadOptions): Promise<Declared> {
   if (d.problems.length > 0) throw new PluginError(`plugin ${JSON.stringify(entry)} is invalid: ${d.problems.join('; ')}`);
   o.log.debug({ plugin: entry, file }, 'plugin loaded');
   return d;
-}
-
-/** The file to import for an entry: a path (file, or directory with package.json "main" or index.js) or a package name. */
-function resolveEntry(entry: string, cwd: string): string {
-  if (isPluginPath(entry)) {
-    const target = resolve(cwd, entry); // absolute already when it came from a config file
-    try {
-      statSync(target);
-    } catch {
-      throw new PluginError(`plugin ${JSON.stringify(entry)} not found: no file or directory ${target}`);
-    }
-    try {
-      return createRequire(import.meta.url).resolve(target);
-    } catch (e) {
-      throw new PluginError(`plugin ${JSON.stringify(entry)}: cannot find its entry module in ${target} (a package.json "main" or an index.js): ${(e as Error).message.split('\n')[0]}`);
-    }
-  }
-  try {
-    return createRequire(join(cwd, 'package.json')).resolve(entry);
-  } catch {
-    // ESM-only packages (an "exports" map without a require condition), or installed next to Wharf itself.
-  }
-  try {
-    const url = import.meta.resolve(entry);
-    if (url.startsWith('file:')) return fileURLToPath(url);
-  } catch {
-    // not found either way
-  }
-  throw new PluginError(`plugin ${JSON.stringify(entry)} not found: no package of that name in node_modules from ${cwd} or next to Wharf (npm install it, or give a path starting with ./)`);
 }
 
 function normalScheme(scheme: unknown, d: Declared, what: string): string | undefined {

@@ -95,6 +95,27 @@ describe('broken plugins stop wharf serve', () => {
   });
 });
 
+describe('plugin resolution', () => {
+  test('a package name from node_modules under the working directory, ESM-only through "exports"', async () => {
+    const cwd = join(root, 'project');
+    const pkg = join(cwd, 'node_modules', '@acme', 'wharf-sink');
+    mkdirSync(join(pkg, 'dist'), { recursive: true });
+    writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: '@acme/wharf-sink', type: 'module', exports: { '.': { import: './dist/index.js' } } }));
+    writeFileSync(join(pkg, 'dist', 'index.js'), `export function register(api) { api.eventSink({ name: 'acme', deliver: async () => {} }); }\n`);
+    const loaded = await loadPlugins(['@acme/wharf-sink'], { dataDir: root, log: silent, cwd: join(cwd, 'sub') });
+    assert.deepEqual(loaded.plugins, [{ entry: '@acme/wharf-sink', provides: ['events acme'] }]);
+    assert.equal(loaded.eventSinks[0]!.name, 'acme');
+  });
+
+  test('a package directory whose entry module is missing is named', async () => {
+    const dir = join(root, 'no-entry');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'no-entry', main: 'lib/plugin.js' }));
+    const e = await loadError([dir]);
+    assert.match(e.message, /not found: .*no-entry: its entry module lib\/plugin\.js \(package\.json "main"\) does not exist/);
+  });
+});
+
 describe('plugin loader checks (in-process)', () => {
   test('a module exporting neither register nor a default object', async () => {
     const e = await loadError([plugin(`export const x = 1;\n`)]);
