@@ -88,7 +88,7 @@ export function configurationReference(): string {
   return lines.join('\n');
 }
 
-const secretKey = /secret|password|passphrase|token|accountKey|connectionString|privateKey|apiKey/i;
+const secretKey = /secret|password|passphrase|token|accountKey|connectionString|privateKey|apiKey|authorization|cookie/i;
 /** Names that hold a path or a setting about a secret, not the secret itself. */
 const notSecret = /(File|Path|Dir|Seconds|Minutes|Hours|Url|URL)$/;
 

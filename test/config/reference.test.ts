@@ -38,6 +38,7 @@ test('maskSecrets hides secret-named keys and passwords in URLs, and nothing els
     storageOptions: { accessKeyId: 'AKIA', secretAccessKey: 'shh', sessionToken: 'tok', accountKey: 'k', connectionString: 'c' },
     auth: { token: { key: './token.pem' }, external: [{ jwks: 'https://u:p@auth.example/jwks' }] },
     empty: { password: '' },
+    events: { endpoints: [{ url: 'http://h/x', headers: { Authorization: 'Bearer abc', 'X-Trace': 'on' } }] },
   }) as Record<string, any>;
   assert.equal(masked.listen, '127.0.0.1:5000', 'plain values stay');
   assert.equal(masked.metadata, 'postgres://wharf:********@db.lan:5432/wharf', 'URL password masked, user kept');
@@ -47,4 +48,6 @@ test('maskSecrets hides secret-named keys and passwords in URLs, and nothing els
   assert.equal(masked.auth.token.key, './token.pem', 'a key file path is shown');
   assert.equal(masked.auth.external[0].jwks, 'https://u:********@auth.example/jwks', 'URL in a list masked');
   assert.equal(masked.empty.password, '', 'an empty secret stays visibly empty');
+  assert.equal(masked.events.endpoints[0].headers.Authorization, '********', 'an Authorization header is a secret');
+  assert.equal(masked.events.endpoints[0].headers['X-Trace'], 'on', 'other headers stay');
 });
