@@ -84,6 +84,9 @@ export class ImportError extends Error {
 
 type BlobState = { ok: true; size: number } | { ok: false; reason: string; missing?: true };
 
+/** Who the tag history names for the tags the import writes. */
+const importCaller = { actor: 'wharf-import' };
+
 /** Errors of the push path that mean the source's bytes are not what their address says. */
 const corruptCodes = new Set(['DIGEST_INVALID', 'SIZE_INVALID']);
 
@@ -451,7 +454,7 @@ export class DistributionImport {
           continue;
         }
         try {
-          await manifests.put(repo, m.digest, m.body, undefined);
+          await manifests.put(repo, m.digest, m.body, undefined, [], importCaller);
           this.summary.manifests.imported += 1;
         } catch (e) {
           if (!isRegistryError(e)) throw e;
@@ -520,7 +523,14 @@ export class DistributionImport {
       this.skip({ kind: 'tag', repository: repo, name: tag, reason: `points at ${target}, which was not imported: ${why}` });
       return;
     }
-    await manifests.put(repo, tag, manifest.body, manifest.mediaType);
+    try {
+      await manifests.put(repo, tag, manifest.body, manifest.mediaType, [], importCaller);
+    } catch (e) {
+      // An immutable tag that already points elsewhere, a quota: refused as it would be for a push.
+      if (!isRegistryError(e)) throw e;
+      this.skip({ kind: 'tag', repository: repo, name: tag, reason: e.message });
+      return;
+    }
     this.summary.tags.imported += 1;
   }
 }

@@ -30,6 +30,8 @@ export async function openAdminStores(config: ResolvedConfig): Promise<AdminStor
     await storage.close?.();
     throw e;
   }
+  // As `serve` builds it, tag immutability and quotas included, but without the admission hook: admin commands
+  // are the operator's own actions, not a client's push.
   const registry = new Registry(storage, metadata, { maxManifestBytes: config.limits.maxManifestBytes, lifecycle: config.lifecycle });
   return { registry, localRoot: localStorageRoot(config.storage), close: () => registry.close() };
 }

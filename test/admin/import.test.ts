@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, readdirSync, readSync, writeFileSync, writeSync, closeSync, statSync } from 'node:fs';
+import { mkdirSync, openSync, readdirSync, readFileSync, readSync, writeFileSync, writeSync, closeSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RegistryClient } from '../../src/client/index.js';
 import { projectRoot, removeDir, spawnReference, spawnWharf, tempDir, wharfCommand } from '../helpers/processes.js';
@@ -180,6 +180,29 @@ describe('wharf import --from-distribution', () => {
     // At most one blob can be stored without its row (killed between the two): it is copied again.
     assert.ok(s.blobs.existing >= killedAfter - 1, `blobs stored before the kill are not copied again (${killedAfter} stored, ${JSON.stringify(s.blobs)})`);
     await withWharf(data, (client) => assertServes(client, fixture));
+  });
+
+  test('tag immutability applies as to a push: a re-import does not move an immutable tag, and says why', async () => {
+    const data = join(work, 'wharf-immutable');
+    mkdirSync(data, { recursive: true });
+    const config = join(data, 'config.yaml');
+    writeFileSync(config, `data: .\nlifecycle:\n  immutableTags:\n    - repositories: ['app/web']\n      tags: ['v1']\n`);
+    const first = parseSummary((await runWharf(['import', '--from-distribution', root, '--config', config, '--json'])).stdout);
+    assert.equal(first.tags.imported, [...fixture.values()].reduce((n, r) => n + r.tags.size, 0), 'every good tag imported');
+    // Distribution moves v1 to another manifest of the repository; the import would move it too.
+    const link = join(root, 'docker', 'registry', 'v2', 'repositories', 'app', 'web', '_manifests', 'tags', 'v1', 'current', 'link');
+    const original = readFileSync(link, 'utf8');
+    const other = [...fixture.get('app/web')!.manifests.keys()].find((d) => d !== fixture.get('app/web')!.tags.get('v1'))!;
+    writeFileSync(link, other);
+    try {
+      const again = parseSummary((await runWharf(['import', '--from-distribution', root, '--config', config, '--json'])).stdout);
+      const refused = again.skipped.find((k) => k.kind === 'tag' && k.repository === 'app/web');
+      assert.equal(refused?.name, 'v1', `the move of v1 is refused: ${JSON.stringify(again.skipped)}`);
+      assert.match(refused.reason, /immutable/i, refused.reason);
+      assert.equal(again.tags.imported, 0, 'nothing moved');
+    } finally {
+      writeFileSync(link, original);
+    }
   });
 
   test('clear errors: not a Distribution directory, --link onto object storage', async () => {
