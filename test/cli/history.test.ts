@@ -67,6 +67,21 @@ describe('CLI: tag history, tag rollback, du, retention', () => {
     assert.equal(usage.code, 2, 'a reference without a tag is a usage error');
   });
 
+  test('--help has examples; usage errors exit 2', async () => {
+    for (const verb of [['tag', 'history'], ['tag', 'rollback'], ['du'], ['retention']]) {
+      const r = await runCli([...verb, '--help'], env);
+      assert.equal(r.code, 0, `${verb.join(' ')} --help exits 0`);
+      assert.ok(r.stdout.startsWith(`Usage: wharf ${verb.join(' ')} [options]`), `${verb.join(' ')}: ${r.stdout}`);
+      assert.ok(/\nExamples:\n {2}wharf /.test(r.stdout), `${verb.join(' ')} --help has examples`);
+    }
+    const tag = await runCli(['tag', '--help'], env);
+    assert.ok(tag.stdout.startsWith('Usage: wharf tag [options] <reference> <tags...>'), tag.stdout);
+    const badDigest = await runCli(['tag', 'rollback', `${host}/cli/app:latest`, 'nope'], env);
+    assert.equal(badDigest.code, 2, `an invalid digest is a usage error: ${badDigest.stderr}`);
+    const noTag = await runCli(['tag', 'history', `${host}/cli/app`], env);
+    assert.equal(noTag.code, 2, 'history needs a tag');
+  });
+
   test('du --json for one repository and for the registry', async () => {
     const layer = Buffer.alloc(4096, 7);
     const img = buildImage({ layers: [layer] });

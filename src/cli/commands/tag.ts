@@ -15,6 +15,7 @@ export function tagCommand(): Command {
       'wharf tag rollback 127.0.0.1:5000/demo/app:latest sha256:…',
     ],
   })
+    .usage('[options] <reference> <tags...>\n       wharf tag history|rollback [options] <reference> …  (Wharf registries)')
     .addCommand(tagHistoryCommand())
     .addCommand(tagRollbackCommand())
     .argument('<reference>', 'HOST/REPO[:TAG|@DIGEST] or oci:DIR:REF (tag default: latest)')
