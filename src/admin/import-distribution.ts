@@ -84,9 +84,6 @@ export class ImportError extends Error {
 
 type BlobState = { ok: true; size: number } | { ok: false; reason: string; missing?: true };
 
-/** Who the tag history names for the tags the import writes. */
-const importCaller = { actor: 'wharf-import' };
-
 /** Errors of the push path that mean the source's bytes are not what their address says. */
 const corruptCodes = new Set(['DIGEST_INVALID', 'SIZE_INVALID']);
 
@@ -454,7 +451,7 @@ export class DistributionImport {
           continue;
         }
         try {
-          await manifests.put(repo, m.digest, m.body, undefined, [], importCaller);
+          await manifests.put(repo, m.digest, m.body, undefined);
           this.summary.manifests.imported += 1;
         } catch (e) {
           if (!isRegistryError(e)) throw e;
@@ -524,7 +521,7 @@ export class DistributionImport {
       return;
     }
     try {
-      await manifests.put(repo, tag, manifest.body, manifest.mediaType, [], importCaller);
+      await manifests.put(repo, tag, manifest.body, manifest.mediaType);
     } catch (e) {
       // An immutable tag that already points elsewhere, a quota: refused as it would be for a push.
       if (!isRegistryError(e)) throw e;
