@@ -59,6 +59,9 @@ export class FsckError extends Error {
 
 const pageSize = 500;
 
+/** Errors first, then warnings, then information. */
+const severityOrder: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
+
 /** The top-level prefixes blobs live under (registry/paths.ts); upload sessions live elsewhere. */
 const blobAlgorithms: readonly DigestAlgorithm[] = ['sha256', 'sha512'];
 
@@ -124,6 +127,10 @@ export async function fsck(options: FsckOptions): Promise<FsckReport> {
     findings.push(f);
     report.counts[f.severity] += 1;
   };
+  // Something missing may be a change in flight (a collector between deleting a blob's bytes and its row, a
+  // manifest deleted after its page was read): checked again at the end, reported only if still so.
+  const suspects: { finding: Finding; stillSo: () => Promise<boolean> }[] = [];
+  const suspect = (finding: Finding, stillSo: () => Promise<boolean>) => suspects.push({ finding, stillSo });
 
   // 1. What the storage holds at content addresses (temporary files beside them are not blobs).
   const stored = new Map<string, number>();
@@ -146,9 +153,10 @@ export async function fsck(options: FsckOptions): Promise<FsckReport> {
     // Pushed after the walk passed its address? Look again before calling it missing.
     if (size === undefined) size = await storedSize(storage, row.digest);
     if (size === undefined) {
-      if (await metadata.getBlob(row.digest)) {
-        add({ severity: 'error', kind: 'blob-missing', digest: row.digest, message: `blob row (${row.size} bytes) has no bytes in storage` });
-      }
+      const digest = row.digest;
+      suspect({ severity: 'error', kind: 'blob-missing', digest, message: `blob row (${row.size} bytes) has no bytes in storage` }, async () =>
+        (await metadata.getBlob(digest)) !== undefined && (await storedSize(storage, digest)) === undefined,
+      );
       continue;
     }
     withBytes.add(row.digest);
@@ -174,8 +182,10 @@ export async function fsck(options: FsckOptions): Promise<FsckReport> {
   }
 
   // 4. Manifests: their own bytes, and the bytes of the blobs they need.
-  await checkManifests(metadata, listManifests, storage, withBytes, report, add);
+  await checkManifests(metadata, listManifests, storage, withBytes, report, add, suspect);
 
+  for (const s of suspects) if (await s.stillSo()) add(s.finding);
+  findings.sort((a, b) => severityOrder[a.severity] - severityOrder[b.severity]);
   report.ok = report.counts.error === 0;
   return report;
 }
@@ -187,6 +197,7 @@ async function checkManifests(
   withBytes: Set<string>,
   report: FsckReport,
   add: (f: Finding) => void,
+  suspect: (f: Finding, stillSo: () => Promise<boolean>) => void,
 ): Promise<void> {
   const blobHasBytes = async (digest: string): Promise<BlobRecord | undefined> => {
     const row = await metadata.getBlob(digest);
@@ -216,7 +227,10 @@ async function checkManifests(
         }
         for (const blob of parsed.requiredBlobs) {
           if (!(await blobHasBytes(blob.digest))) {
-            add({ severity: 'error', kind: 'manifest-blob-missing', digest: m.digest, repository: repo, message: `needs blob ${blob.digest}, which has no row or no bytes` });
+            const digest = m.digest;
+            suspect({ severity: 'error', kind: 'manifest-blob-missing', digest, repository: repo, message: `needs blob ${blob.digest}, which has no row or no bytes` }, async () =>
+              (await metadata.getManifest(repo, digest)) !== undefined && !(await blobHasBytes(blob.digest)),
+            );
           }
         }
         const children = parsed.children.filter((c) => manifestTypes.includes(c.mediaType)).map((c) => c.digest);
