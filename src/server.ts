@@ -14,6 +14,7 @@ import { AdmissionHook } from './admission/hook.js';
 import { RequestLimits } from './http/limits.js';
 import { httpsServerOptions, watchTLSFiles } from './server-tls.js';
 import { startGcSchedule, type GcSchedule } from './gc/scheduler.js';
+import { startRetentionSchedule } from './registry/retention-schedule.js';
 import { parseDuration } from './gc/duration.js';
 import { WharfMetrics } from './observability/metrics.js';
 import { HealthChecks } from './observability/health.js';
@@ -137,6 +138,11 @@ export async function startRegistry(config: ResolvedConfig, log: Logger = create
           onPass: (report) => metrics.gcRun(report),
         })
       : undefined;
+  // Retention rules on a schedule (docs/lifecycle.md); never in read-only mode either.
+  const retention =
+    !config.readOnly && config.lifecycle.retentionIntervalMinutes > 0 && config.lifecycle.retention.length > 0
+      ? startRetentionSchedule(registry.retention, { intervalMs: config.lifecycle.retentionIntervalMinutes * 60_000, log })
+      : undefined;
   // Webhook delivery from the outbox (docs/events.md); not in read-only mode.
   events.start();
 
@@ -146,6 +152,7 @@ export async function startRegistry(config: ResolvedConfig, log: Logger = create
       stopWatchingTLS();
       await debug?.close();
       await gc?.stop();
+      await retention?.stop();
       const done = new Promise<void>((resolve) => server.close(() => resolve()));
       // Responses from now on close their connection; connections that turn idle are closed as they do.
       server.prependListener('request', (_req, res) => res.setHeader('Connection', 'close'));

@@ -95,7 +95,12 @@ export const lifecycleSchema = z
           .strict(),
       )
       .default([])
-      .describe('Retention rules, applied by `wharf retention` (the first rule whose repositories match a repository applies to it).'),
+      .describe('Retention rules, applied by `wharf retention` and by the schedule in serve (the first rule whose repositories match a repository applies to it).'),
+    retentionIntervalMinutes: z
+      .number()
+      .nonnegative()
+      .default(0)
+      .describe('Minutes between two runs of the retention rules inside serve; 0 (the default) runs them only through `wharf retention`.'),
     quotas: z
       .array(
         z

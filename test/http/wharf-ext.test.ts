@@ -229,7 +229,9 @@ describe('Wharf extensions: quotas', () => {
 
   test('a blob over quota is denied with the quota in the message and nothing is stored', async () => {
     const base = reg.url;
-    await pushBlob(base, 'quota/app', randomData(1500));
+    const firstDigest = await pushBlob(base, 'quota/app', randomData(1500));
+    const stored = (d: string) => existsSync(join(reg.data, 'blobs', 'sha256', d.slice(7, 9), d.slice(7)));
+    assert.ok(stored(firstDigest), 'a blob within the quota is stored (where the check below looks)');
     const big = randomData(1000);
     const digest = sha256(big);
     const loc = await startUpload(base, 'quota/app');
@@ -244,8 +246,7 @@ describe('Wharf extensions: quotas', () => {
     assert.match(errors[0]!.message ?? '', /1\.95 KiB|2000/);
     await expectError(await call(base, 'GET', loc.pathname), 404, 'BLOB_UPLOAD_UNKNOWN', 'the refused session is gone');
     assert.equal((await call(base, 'HEAD', `/v2/quota/app/blobs/${digest}`)).status, 404, 'the blob is not in the repository');
-    const hex = digest.slice('sha256:'.length);
-    assert.equal(existsSync(join(reg.data, 'blobs', 'sha256', hex.slice(0, 2), hex)), false, 'no bytes in storage');
+    assert.equal(stored(digest), false, 'no bytes in storage');
     assert.ok(!JSON.stringify((await getJSON(base, '/v2/quota/app/_wharf/usage')).body).includes('"storedBytes":2500'), 'usage did not grow');
 
     // Monolithic POST with Content-Length.
@@ -280,5 +281,31 @@ describe('Wharf extensions: quotas', () => {
     const idx = buildIndex([{ mediaType: img.mediaType, body: img.body }]);
     assert.ok(idx.length > 0, 'index built');
     await pushImage(base, 'free/big', { layers: [randomData(5000)], tag: 'v1' });
+  });
+});
+
+describe('Wharf extensions: retention on a schedule in serve', () => {
+  let reg: TestRegistry;
+  let dir: string;
+  before(async () => {
+    ({ reg, dir } = await startWith({ retention: [{ repositories: ['sched/**'], keepLast: 1 }], retentionIntervalMinutes: 0.005 }));
+  });
+  after(async () => {
+    await reg.close();
+    removeDir(dir);
+  });
+
+  test('the server applies the rules by itself', async () => {
+    const base = reg.url;
+    const old = await pushImage(base, 'sched/app', { tag: 'old' });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await pushImage(base, 'sched/app', { tag: 'new' });
+    let status = 200;
+    for (let i = 0; i < 200 && status !== 404; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      status = (await call(base, 'HEAD', `/v2/sched/app/manifests/${old.digest}`)).status;
+    }
+    assert.equal(status, 404, 'the old manifest was deleted by the scheduled run');
+    assert.equal((await call(base, 'HEAD', '/v2/sched/app/manifests/new')).status, 200, 'the newest tag stays');
   });
 });
