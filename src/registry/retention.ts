@@ -89,6 +89,11 @@ export class Retention {
 
   /** What the rule of one repository would delete now. */
   async plan(repo: string, rule: RetentionRule, now: number): Promise<RepositoryRetention> {
+    return (await this.planWithTags(repo, rule, now)).plan;
+  }
+
+  /** The plan, and where each tag pointed when it was made. */
+  private async planWithTags(repo: string, rule: RetentionRule, now: number): Promise<{ plan: RepositoryRetention; tagDigests: Map<string, string> }> {
     const listManifests = this.metadata.listManifests?.bind(this.metadata);
     if (!listManifests) throw new Error('this metadata store cannot list manifests, which retention needs');
     const tags = await allPages((last) => this.metadata.listTagRecords(repo, { limit: pageSize, ...(last !== undefined && { last }) }), (t) => t.name);
@@ -128,13 +133,14 @@ export class Retention {
     const deletedManifests = [...candidates.values()].filter((c) => !held.has(c.digest));
     const deleted = new Set(deletedManifests.map((c) => c.digest));
     const deletedTags = tags.filter((t) => !kept.has(t.name) && !deleted.has(t.digest)).map((t) => t.name);
-    return {
+    const plan = {
       repository: repo,
       deletedTags,
       deletedManifests,
       keptTags: tags.length - deletedTags.length - deletedManifests.reduce((n, c) => n + c.tags.length, 0),
       keptManifests: manifests.length - deletedManifests.length,
     };
+    return { plan, tagDigests: new Map(tags.map((t) => [t.name, t.digest])) };
   }
 
   /** Plans (and unless dryRun, applies) the retention rules of every repository they name. */
@@ -146,8 +152,8 @@ export class Retention {
     for (const repo of names) {
       const rule = this.policies.retentionFor(repo);
       if (!rule) continue;
-      const plan = await this.plan(repo, rule, now);
-      if (!dryRun) await this.apply(repo, plan);
+      const planned = await this.planWithTags(repo, rule, now);
+      const plan = dryRun ? planned.plan : await this.apply(repo, planned.plan, planned.tagDigests);
       report.repositories.push(plan);
       report.deletedTags += plan.deletedTags.length;
       report.deletedManifests += plan.deletedManifests.length;
@@ -156,10 +162,31 @@ export class Retention {
     return report;
   }
 
-  /** Deletes through the normal path: tags first, then manifests (a manifest already gone is fine). */
-  private async apply(repo: string, plan: RepositoryRetention): Promise<void> {
-    for (const tag of plan.deletedTags) await ignoreUnknown(this.manifests.delete(repo, tag));
-    for (const m of plan.deletedManifests) await ignoreUnknown(this.manifests.delete(repo, m.digest));
+  /**
+   * Deletes through the normal path: tags first, then manifests (one already gone is fine). Clients may have
+   * pushed since the plan was made, so each deletion is checked against the tags as they are now: a dropped tag
+   * is deleted only if it still points where it did, a manifest only if every tag it now carries is one the plan
+   * dropped from it. Returns what was done.
+   */
+  private async apply(repo: string, plan: RepositoryRetention, planned: ReadonlyMap<string, string>): Promise<RepositoryRetention> {
+    const current = await allPages((last) => this.metadata.listTagRecords(repo, { limit: pageSize, ...(last !== undefined && { last }) }), (t) => t.name);
+    const pointsAt = new Map(current.map((t) => [t.name, t.digest]));
+    const done: RepositoryRetention = { ...plan, deletedTags: [], deletedManifests: [] };
+    for (const tag of plan.deletedTags) {
+      if (pointsAt.get(tag) !== planned.get(tag)) continue;
+      await ignoreUnknown(this.manifests.delete(repo, tag));
+      done.deletedTags.push(tag);
+    }
+    for (const m of plan.deletedManifests) {
+      const droppedFromIt = new Set(m.tags);
+      if (current.some((t) => t.digest === m.digest && !droppedFromIt.has(t.name))) continue;
+      await ignoreUnknown(this.manifests.delete(repo, m.digest));
+      done.deletedManifests.push(m);
+    }
+    const spared = plan.deletedManifests.filter((m) => !done.deletedManifests.includes(m));
+    done.keptTags += plan.deletedTags.length - done.deletedTags.length + spared.reduce((n, m) => n + m.tags.length, 0);
+    done.keptManifests += spared.length;
+    return done;
   }
 }
 

@@ -142,6 +142,34 @@ describe('retention', () => {
     assert.ok(await r.metadata.getManifest('norule/app', free.digest), 'no rule, no deletion');
   });
 
+  test('a push between the plan and the deletions is respected: a newly tagged manifest stays', async () => {
+    const r = await registryWith({ retention: [{ repositories: ['race/**'], keepLast: 1 }] });
+    const repo = 'race/app';
+    const doomed = await image(r, repo, ['old']);
+    await tick();
+    const other = await image(r, repo, ['older-too']);
+    await tick();
+    await image(r, repo, ['new']);
+    // Right after the plan has read the manifests, a client tags `doomed` again.
+    const store = r.metadata;
+    const listManifests = store.listManifests!.bind(store);
+    let pushed = false;
+    store.listManifests = async (...args) => {
+      const page = await listManifests(...args);
+      if (!pushed) {
+        pushed = true;
+        await r.manifests.put(repo, 'rescued', doomed.body, ociManifest);
+      }
+      return page;
+    };
+    const report = await r.retention.run();
+    const done = report.repositories[0]!;
+    assert.deepEqual(done.deletedManifests.map((m) => m.digest), [other.digest], 'only the manifest nobody re-tagged was deleted');
+    assert.ok(await r.metadata.getManifest(repo, doomed.digest), 'the re-tagged manifest stays');
+    assert.deepEqual(await tagsOf(r, repo), ['new', 'old', 'rescued'], 'its tags stay with it');
+    assert.equal(done.keptManifests, 2);
+  });
+
   test('keptTags: ties in push time break by name; no keepLast keeps only the patterns', () => {
     const rule = new LifecyclePolicies({ retention: [{ repositories: ['**'], keepLast: 2 }] }).retentionFor('x')!;
     const tags = [
