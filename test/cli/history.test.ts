@@ -1,13 +1,14 @@
 // The lifecycle verbs of the CLI as child processes against an in-process Wharf: `wharf tag history --json`,
 // `wharf tag rollback` (and its refusal of a vanished digest), `wharf du`, and `wharf retention` (dry run, then
-// the real run, which deletes what the dry run listed) on the server's own data directory.
+// the real run, which deletes what the dry run listed, after which `wharf gc` reclaims the blobs) on the
+// server's own data directory.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RegistryClient } from '../../src/client/index.js';
 import { startTestRegistry, type TestRegistry } from '../helpers/registry.js';
-import { runCli, cliEnv, tempDir, removeDir, buildImage, pushImage } from './helpers.js';
+import { runCli, cliEnv, tempDir, removeDir, buildImage, pushImage, sha256 } from './helpers.js';
 
 describe('CLI: tag history, tag rollback, du, retention', () => {
   let reg: TestRegistry;
@@ -101,7 +102,8 @@ describe('CLI: tag history, tag rollback, du, retention', () => {
   });
 
   test('retention --dry-run --json reports what the real run then deletes', async () => {
-    const old = await pushImage(client, 'cli/ret', buildImage(), 'old');
+    const oldImage = buildImage();
+    const old = await pushImage(client, 'cli/ret', oldImage, 'old');
     await new Promise((resolve) => setTimeout(resolve, 20));
     const fresh = await pushImage(client, 'cli/ret', buildImage(), 'new');
     const args = ['retention', '--config', configFile, '--data', reg.data, '--json'];
@@ -116,5 +118,11 @@ describe('CLI: tag history, tag rollback, du, retention', () => {
     assert.deepEqual({ ...(JSON.parse(real.stdout) as object), dryRun: true }, planned, 'the real run matches the dry run');
     assert.equal(await client.headManifest('cli/ret', old), undefined, 'the old manifest is gone');
     assert.equal((await client.headManifest('cli/ret', 'new'))?.digest, fresh, 'the newest tag stays');
+    // Garbage collection then reclaims the deleted image's blobs (retention never touches blobs itself).
+    const gc = await runCli(['gc', '--config', configFile, '--data', reg.data, '--grace', '0', '--json'], env);
+    assert.equal(gc.code, 0, gc.stderr);
+    const collected = JSON.parse(gc.stdout) as { bytesReclaimed: number };
+    assert.ok(collected.bytesReclaimed > 0, `gc reclaimed bytes: ${gc.stdout}`);
+    assert.ok(gc.stdout.includes(sha256(oldImage.layers[0]!)), 'the deleted image\'s layer is among the reclaimed blobs');
   });
 });
