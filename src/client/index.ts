@@ -142,6 +142,7 @@ export {
 } from './ops/index-ops.js';
 export { inspect, type InspectResult, type InspectConfig, type InspectPlatform, type InspectOptions } from './ops/inspect.js';
 export { tag, InvalidTagError, type TagOptions } from './ops/tag.js';
+export { tagHistory, rollbackTag, repositoryUsage, registryUsage, type TagHistoryEntry, type RepositoryUsageInfo, type RegistryUsageInfo, type HistoryOptions } from './ops/history.js';
 export { emptyDescriptor, InvalidContentError, jsonBytes, manifestOf, describeBytes, hashFile } from './ops/build.js';
 export { RegistryStore, registryHost, type RegistryStoreOptions } from './remote-store.js';
 export { openLocation, parseLocation, registryClients, InvalidLocationError, type Location, type ParsedLocation, type OpenLocationOptions } from './locations.js';
