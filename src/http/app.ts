@@ -65,7 +65,7 @@ function isClientGone(e: unknown): boolean {
 }
 
 export function createApp({ registry, log, readOnly = false, limits, auth, metrics, health, events }: AppOptions) {
-  const discover = discoverHandler({ auth: auth !== undefined });
+  const discover = discoverHandler({ auth: auth !== undefined, events: events !== undefined });
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const tracked = metrics?.track(req, res, started);
@@ -116,6 +116,7 @@ export function createApp({ registry, log, readOnly = false, limits, auth, metri
         return;
       }
       if (events && path === eventsPath) {
+        tracked?.route('events');
         const ctx: Ctx = { req, res, registry, name: '', reference: '', query: parseQuery(q === -1 ? '' : url.slice(q + 1)), log: rlog, signal: abort.signal, tlsClient };
         await eventsFeed(ctx, events, auth);
         return;

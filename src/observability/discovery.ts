@@ -24,6 +24,8 @@ export interface ExtensionList {
 export interface DiscoveryFeatures {
   /** Authentication is configured (the API keys endpoints exist). */
   auth: boolean;
+  /** The change feed is served (http/handlers/events.ts). */
+  events?: boolean;
 }
 
 interface WharfEndpoint {
@@ -31,8 +33,9 @@ interface WharfEndpoint {
   present(features: DiscoveryFeatures): boolean;
 }
 
-/** Wharf's endpoints served outside the endpoint table (http/handlers/token.ts). */
-const authEndpoints: readonly WharfEndpoint[] = [
+/** Wharf's endpoints served outside the endpoint table (http/handlers/token.ts, http/handlers/events.ts). */
+const ownEndpoints: readonly WharfEndpoint[] = [
+  { path: '/v2/_wharf/events', present: (f) => f.events === true },
   { path: '/v2/_wharf/tokens', present: (f) => f.auth },
   { path: '/v2/_wharf/tokens/<key>', present: (f) => f.auth },
 ];
@@ -66,7 +69,7 @@ export function discoveryDocument(features: DiscoveryFeatures): ExtensionList {
       endpoints: ['/v2/_oci/ext/discover'],
     },
   ];
-  const wharf = [...new Set([...tableEndpoints(), ...authEndpoints.filter((e) => e.present(features)).map((e) => e.path)])];
+  const wharf = [...new Set([...tableEndpoints(), ...ownEndpoints.filter((e) => e.present(features)).map((e) => e.path)])];
   if (wharf.length > 0) {
     extensions.push({
       name: '_wharf',

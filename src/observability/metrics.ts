@@ -29,7 +29,7 @@ export interface MetricsOptions {
 }
 
 /** Endpoint ids outside the distribution table (oci/routes.ts) that the HTTP layer labels requests with. */
-export type ExtraEndpoint = 'token' | 'apiKeys' | 'healthz' | 'readyz' | 'discover' | 'unknown';
+export type ExtraEndpoint = 'token' | 'apiKeys' | 'events' | 'healthz' | 'readyz' | 'discover' | 'unknown';
 
 const methods = new Set(['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE', 'OPTIONS']);
 

@@ -46,6 +46,8 @@ describe('extension discovery without authentication', () => {
     const oci = doc.extensions.find((e) => e.name === '_oci');
     assert.deepEqual(oci?.endpoints, ['/v2/_oci/ext/discover']);
     const wharf = doc.extensions.find((e) => e.name === '_wharf');
+    assert.ok(wharf?.endpoints.includes('/v2/_wharf/events'), 'the change feed is listed');
+    assert.ok(wharf?.endpoints.includes('/v2/<name>/_wharf/usage'), 'an endpoint of the table is listed');
     for (const template of wharf?.endpoints ?? []) {
       assert.ok(!template.includes('/_wharf/tokens'), 'API keys need authentication, which is off');
       // A routed endpoint answers anything but the router's "no endpoint" 404 (it may be 404 for the probe repository).

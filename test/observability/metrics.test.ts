@@ -122,6 +122,16 @@ describe('metrics on the debug listener', () => {
     assert.ok(!samples.some((s) => Object.values(s.labels).some((v) => v.includes('abc123'))), 'the raw path is in no label');
   });
 
+  test('endpoints outside the table have their own ids: the change feed, discovery, health', async () => {
+    const before = await scrape(debugURL);
+    for (const path of ['/v2/_wharf/events', '/v2/_oci/ext/discover', '/healthz']) await (await fetch(new URL(path, reg.url))).arrayBuffer();
+    const after = await scrape(debugURL);
+    for (const endpoint of ['events', 'discover', 'healthz']) {
+      const d = sumOf(after, 'wharf_http_requests_total', { endpoint, method: 'GET' }) - sumOf(before, 'wharf_http_requests_total', { endpoint, method: 'GET' });
+      assert.equal(d, 1, `one request counted under endpoint="${endpoint}"`);
+    }
+  });
+
   test('GC runs reported through metrics.gcRun are exported', async () => {
     reg.running.metrics.gcRun({ bytes: 1000, blobs: 3, ms: 1500 });
     reg.running.metrics.gcRun({ bytes: 24, blobs: 1, ms: 10, failed: true });
