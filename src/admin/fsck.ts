@@ -13,7 +13,7 @@ import { manifestTypes } from '../oci/media-types.js';
 import type { BlobRecord, MetadataStore } from '../metadata/store.js';
 import type { Registry } from '../registry/index.js';
 import { blobPath } from '../registry/paths.js';
-import { isNotFound, type StorageDriver } from '../storage/index.js';
+import { isNotFound, type FileInfo, type StorageDriver } from '../storage/index.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 
@@ -87,6 +87,31 @@ async function storedSize(storage: StorageDriver, digest: string): Promise<numbe
   }
 }
 
+async function listOrNothing(storage: StorageDriver, prefix: string): Promise<string[]> {
+  try {
+    return await storage.list(prefix);
+  } catch (e) {
+    if (isNotFound(e)) return [];
+    throw e;
+  }
+}
+
+/** How often one directory is walked before giving up: a file deleted while it is listed fails the walk. */
+const walkAttempts = 3;
+
+/** The files under one `<alg>/<2 hex>` directory; walked again if a file vanished during the walk. */
+async function walkDirectory(storage: StorageDriver, dir: string): Promise<FileInfo[]> {
+  for (let attempt = 1; ; attempt += 1) {
+    const files: FileInfo[] = [];
+    try {
+      for await (const f of storage.walk(dir)) files.push(f);
+      return files;
+    } catch (e) {
+      if (!isNotFound(e) || attempt >= walkAttempts) throw e;
+    }
+  }
+}
+
 async function hashStored(storage: StorageDriver, digest: string, size: number): Promise<string> {
   const d = parseDigest(digest);
   const hash = createDigester(d.algorithm as DigestAlgorithm);
@@ -135,17 +160,23 @@ export async function fsck(options: FsckOptions): Promise<FsckReport> {
   // 1. What the storage holds at content addresses (temporary files beside them are not blobs).
   const stored = new Map<string, number>();
   for (const algorithm of blobAlgorithms) {
-    for await (const file of storage.walk(algorithm)) {
-      const digest = file.isDir ? undefined : digestOfPath(file.path);
-      if (!digest) continue;
-      stored.set(digest, file.size);
-      if (stored.size % 1000 === 0) options.onProgress?.({ phase: 'storage', done: stored.size, bytes: 0 });
+    for (const dir of await listOrNothing(storage, algorithm)) {
+      for (const file of await walkDirectory(storage, dir)) {
+        const digest = file.isDir ? undefined : digestOfPath(file.path);
+        if (!digest) continue;
+        stored.set(digest, file.size);
+        if (stored.size % 1000 === 0) options.onProgress?.({ phase: 'storage', done: stored.size, bytes: 0 });
+      }
     }
   }
   report.blobs.stored = stored.size;
 
   // 2. Every blob row against its bytes; a sample re-hashed.
   const withBytes = new Set<string>();
+  const suspectMissing = (row: BlobRecord) =>
+    suspect({ severity: 'error', kind: 'blob-missing', digest: row.digest, message: `blob row (${row.size} bytes) has no bytes in storage` }, async () =>
+      (await metadata.getBlob(row.digest)) !== undefined && (await storedSize(storage, row.digest)) === undefined,
+    );
   for await (const row of pages((last) => listBlobs({ limit: pageSize, ...(last !== undefined && { last }) }))) {
     report.blobs.rows += 1;
     let size = stored.get(row.digest);
@@ -153,10 +184,7 @@ export async function fsck(options: FsckOptions): Promise<FsckReport> {
     // Pushed after the walk passed its address? Look again before calling it missing.
     if (size === undefined) size = await storedSize(storage, row.digest);
     if (size === undefined) {
-      const digest = row.digest;
-      suspect({ severity: 'error', kind: 'blob-missing', digest, message: `blob row (${row.size} bytes) has no bytes in storage` }, async () =>
-        (await metadata.getBlob(digest)) !== undefined && (await storedSize(storage, digest)) === undefined,
-      );
+      suspectMissing(row);
       continue;
     }
     withBytes.add(row.digest);
@@ -165,7 +193,14 @@ export async function fsck(options: FsckOptions): Promise<FsckReport> {
       continue;
     }
     if (sample > 0 && (sample >= 1 || random() < sample)) {
-      const actual = await hashStored(storage, row.digest, size);
+      let actual: string;
+      try {
+        actual = await hashStored(storage, row.digest, size);
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+        suspectMissing(row);
+        continue;
+      }
       report.blobs.rehashed += 1;
       report.blobs.bytesRehashed += size;
       if (actual !== row.digest) {
