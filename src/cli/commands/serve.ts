@@ -1,18 +1,11 @@
 // `wharf serve`: run the registry until SIGTERM/SIGINT.
 import { Command } from 'commander';
 import type { Overrides } from '../../config/load.js';
+import { addServerOptions } from '../server-options.js';
 
 export function serveCommand(): Command {
-  return new Command('serve')
+  return addServerOptions(new Command('serve'))
     .description('run the registry (embedded default: blobs and SQLite under ./data, on 127.0.0.1:5000)')
-    .option('-c, --config <file>', 'YAML configuration file (env WHARF_CONFIG)')
-    .option('-l, --listen <host:port>', 'address to listen on (env WHARF_LISTEN; default 127.0.0.1:5000)')
-    .option('-d, --data <dir>', 'data directory: blobs in DIR/blobs, metadata in DIR/wharf.db (env WHARF_DATA; default ./data)')
-    .option('--storage <url>', 'storage: file:///path, memory:, s3://BUCKET/PREFIX?endpoint=…, azure://CONTAINER/PREFIX?account=… (env WHARF_STORAGE; default file://DATA/blobs)')
-    .option('--metadata <url>', 'metadata store: sqlite:PATH (env WHARF_METADATA; default sqlite:DATA/wharf.db)')
-    .option('--read-only', 'refuse every write with 405 UNSUPPORTED, for maintenance (env WHARF_READ_ONLY=true; config readOnly)')
-    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (env WHARF_LOG_LEVEL; default info)')
-    .option('--debug-listen <host:port>', 'serve /metrics, /healthz and /readyz on this separate address, plain HTTP without auth (env WHARF_DEBUG_LISTEN; config debug.listen; off by default)')
     .addHelpText('after', '\nExamples:\n  wharf serve\n  wharf serve --listen 0.0.0.0:5000 --data /var/lib/wharf\n  wharf serve --config examples/minimal.yaml\n')
     .action(async (opts: Overrides) => {
       // Loaded here, not at the top: the client verbs should not pay for loading the server.
