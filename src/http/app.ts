@@ -76,7 +76,9 @@ export function createApp({ registry, log, readOnly = false, limits, auth, metri
     const abort = new AbortController();
     res.once('close', () => {
       if (!res.writableFinished) abort.abort();
-      rlog.info(
+      // Probes come every few seconds: their lines are debug, so they do not drown the log.
+      const probe = res.statusCode === 200 && isHealthPath(req.url ?? '');
+      rlog[probe ? 'debug' : 'info'](
         {
           method: req.method,
           path: redactRequestTarget(req.url ?? ''),
