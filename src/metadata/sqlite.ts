@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { BlobBusyError, MissingBlobsError, TagImmutableError } from './store.js';
+import { toApiKey, toManifest, type ApiKeyRow, type ManifestRow } from './rows.js';
 import type { RepositoryUsage, TagChange, TagRecord, TagWriteOptions } from './store.js';
 import type { ApiKeyRecord, BlobLink, BlobRecord, CollectableBlob, ManifestRecord, ManifestWrite, MetadataStore, Page, Referrer, UploadRecord } from './store.js';
 import { migrations } from './sqlite-schema.js';
@@ -11,37 +12,6 @@ import type { ChangeDraft, StoredChange } from '../events/model.js';
 import { currentActor } from '../events/actor.js';
 import { blobChange, fromOutboxRow, manifestDeleteChanges, outboxRow, pushChanges, tagDeleteChange, type OutboxRow } from '../events/outbox.js';
 
-interface ManifestRow {
-  digest: string;
-  media_type: string;
-  size: number;
-  body: Buffer;
-  artifact_type: string | null;
-  subject: string | null;
-  annotations: string | null;
-  created_at: number;
-}
-
-function toManifest(row: ManifestRow | undefined): ManifestRecord | undefined {
-  if (!row) return undefined;
-  const m: ManifestRecord = { digest: row.digest, mediaType: row.media_type, size: row.size, body: row.body, createdAt: row.created_at };
-  if (row.artifact_type !== null) m.artifactType = row.artifact_type;
-  if (row.subject !== null) m.subject = row.subject;
-  if (row.annotations !== null) m.annotations = JSON.parse(row.annotations) as Record<string, string>;
-  return m;
-}
-
-interface ApiKeyRow {
-  name: string;
-  subject: string;
-  secret_hash: string;
-  created_at: number;
-  expires_at: number;
-}
-
-function toApiKey(row: ApiKeyRow): ApiKeyRecord {
-  return { name: row.name, subject: row.subject, secretHash: row.secret_hash, createdAt: row.created_at, expiresAt: row.expires_at };
-}
 
 const maxCachedTagNames = 1_000_000;
 
