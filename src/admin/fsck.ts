@@ -119,6 +119,17 @@ async function hashStored(storage: StorageDriver, digest: string, size: number):
   return `${d.algorithm}:${hash.digest('hex')}`;
 }
 
+/** Re-checks made of a suspect, and the pause before each: a collector's sweep takes milliseconds. */
+const recheckPausesMs = [0, 250, 1000];
+
+async function stillSoAfterPauses(stillSo: () => Promise<boolean>): Promise<boolean> {
+  for (const pause of recheckPausesMs) {
+    if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
+    if (!(await stillSo())) return false;
+  }
+  return true;
+}
+
 async function* pages<T extends { digest: string }>(fetch: (last: string | undefined) => Promise<T[]>): AsyncGenerator<T> {
   let last: string | undefined;
   for (;;) {
@@ -153,7 +164,8 @@ export async function fsck(options: FsckOptions): Promise<FsckReport> {
     report.counts[f.severity] += 1;
   };
   // Something missing may be a change in flight (a collector between deleting a blob's bytes and its row, a
-  // manifest deleted after its page was read): checked again at the end, reported only if still so.
+  // manifest deleted after its page was read): checked again at the end, and again after short pauses, and
+  // reported only if still so.
   const suspects: { finding: Finding; stillSo: () => Promise<boolean> }[] = [];
   const suspect = (finding: Finding, stillSo: () => Promise<boolean>) => suspects.push({ finding, stillSo });
 
@@ -219,7 +231,7 @@ export async function fsck(options: FsckOptions): Promise<FsckReport> {
   // 4. Manifests: their own bytes, and the bytes of the blobs they need.
   await checkManifests(metadata, listManifests, storage, withBytes, report, add, suspect);
 
-  for (const s of suspects) if (await s.stillSo()) add(s.finding);
+  for (const s of suspects) if (await stillSoAfterPauses(s.stillSo)) add(s.finding);
   findings.sort((a, b) => severityOrder[a.severity] - severityOrder[b.severity]);
   report.ok = report.counts.error === 0;
   return report;
