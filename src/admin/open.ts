@@ -1,12 +1,14 @@
-// Opens what an admin command (`wharf import`, `wharf fsck`, `wharf backup`) works on: the same storage and
+// Opens what an admin command (`wharf import`, `wharf fsck`, `wharf gc`, `wharf retention`) works on: the same storage and
 // metadata store `wharf serve` would open for this configuration, wrapped in the registry domain so that tools
 // write through the same code paths as a push.
 import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
 import type { ResolvedConfig } from '../config/schema.js';
 import { loadConfig, type Overrides } from '../config/load.js';
 import { openMetadata } from '../metadata/index.js';
 import { Registry } from '../registry/index.js';
 import { openStorage, parseStorageURL } from '../storage/index.js';
+import { loadPlugins } from '../plugins/loader.js';
 
 export interface AdminStores {
   registry: Registry;
@@ -22,6 +24,11 @@ export function localStorageRoot(storage: string): string | undefined {
 }
 
 export async function openAdminStores(config: ResolvedConfig): Promise<AdminStores> {
+  // Plugins first: a plugin may provide the storage or metadata scheme the configuration names.
+  if (config.plugins.length > 0) {
+    const log = pino({ level: 'warn' }, pino.destination(2));
+    await loadPlugins(config.plugins, { dataDir: config.data, log });
+  }
   const storage = await openStorage(config.storage, config.storageOptions);
   let metadata;
   try {

@@ -150,3 +150,16 @@ test('serve collects on its schedule (config gc.intervalMinutes)', async () => {
     removeDir(data);
   }
 });
+
+test('wharf gc opens plugin storage the way serve does (plugins named in the config are loaded first)', async () => {
+  const data = tempDir('wharf-gc-plugin-');
+  try {
+    const res = await gc(['--config', join(projectRoot, 'examples', 'plugin-storage.yaml'), '--data', data, '--dry-run', '--json', '--grace', '0']);
+    assert.equal(res.code, 0, `gc on a plugin storage: ${res.stderr}`);
+    const report = JSON.parse(res.stdout) as { dryRun: boolean; bytesReclaimed: number };
+    assert.equal(report.dryRun, true, 'a dry run');
+    assert.equal(report.bytesReclaimed, 0, 'an empty store has nothing to reclaim');
+  } finally {
+    removeDir(data);
+  }
+});

@@ -48,18 +48,11 @@ export function gcCommand(): Command {
         }
         throw e;
       }
-      const { openStorage } = await import('../../storage/index.js');
-      const { openMetadata } = await import('../../metadata/index.js');
+      const { openAdminStores } = await import('../../admin/open.js');
       const { GarbageCollector } = await import('../../gc/collector.js');
       const { purgeUploads } = await import('../../gc/upload-purger.js');
-      const storage = await openStorage(config.storage, config.storageOptions);
-      let metadata;
-      try {
-        metadata = await openMetadata(config.metadata);
-      } catch (e) {
-        await storage.close?.();
-        throw e;
-      }
+      const stores = await openAdminStores(config);
+      const { storage, metadata } = stores.registry;
       try {
         const uploads = await purgeUploads(storage, metadata, { maxAgeMs: uploadMaxAgeMs, dryRun: dryRun ?? false });
         const blobs = await new GarbageCollector(storage, metadata).collect({ graceMs, dryRun: dryRun ?? false });
@@ -94,8 +87,7 @@ export function gcCommand(): Command {
             `(grace ${formatDuration(graceMs)}, uploads older than ${formatDuration(uploadMaxAgeMs)})\n`,
         );
       } finally {
-        await metadata.close();
-        await storage.close?.();
+        await stores.close();
       }
     });
 }
