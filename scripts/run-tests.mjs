@@ -81,8 +81,13 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 const concurrency = process.env.WHARF_TEST_CONCURRENCY ?? '2';
 // The AWS SDK warns on Node 20 in every process; the version is pinned on purpose (see package.json).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+// A hung test file would hold CI for its whole budget: past this bound the run is killed and fails.
+const limitMinutes = Number(process.env.WHARF_TEST_TIMEOUT_MINUTES ?? '30');
 const res = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files.map((f) => resolve(f))], {
   stdio: 'inherit',
+  timeout: limitMinutes * 60_000,
+  killSignal: 'SIGKILL',
 });
+if (res.error || res.signal) console.error(`run-tests: the test run was stopped after ${limitMinutes} minutes (${res.error?.message ?? res.signal}); a test file hangs`);
 stopServices();
 process.exit(res.status ?? 1);
