@@ -161,7 +161,11 @@ export function describeError(e: unknown, subject: Subject): { message: string; 
     const host = hostOfError(e) ?? registry;
     return { message: `${host} refused the credentials or asked for some ${statusOf(e)}; try 'wharf login ${host}'`, code: EXIT_FAILED };
   }
-  if (e instanceof DeniedError) return { message: `${hostOfError(e) ?? registry} denied access ${statusOf(e)}: the credentials do not allow this`, code: EXIT_FAILED };
+  if (e instanceof DeniedError) {
+    // The registry's own reason when it gives one (an immutable tag, a storage quota, a policy), else the usual cause.
+    const reason = e.errors[0]?.message ? e.errors[0].message : 'the credentials do not allow this';
+    return { message: `${hostOfError(e) ?? registry} denied access ${statusOf(e)}: ${reason}`, code: EXIT_FAILED };
+  }
   if (e instanceof ContentNotFoundError) return { message: `${e.message}; check the name, or list what is there with 'ls' or 'wharf tags'`, code: EXIT_FAILED };
   if (e instanceof InsecureRegistryError) {
     return { message: `${e.message}; add --insecure to allow plain http to ${e.host}`, code: EXIT_FAILED };

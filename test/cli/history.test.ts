@@ -21,7 +21,7 @@ describe('CLI: tag history, tag rollback, du, retention', () => {
   before(async () => {
     dir = tempDir('wharf-cli-history-');
     configFile = join(dir, 'wharf.yaml');
-    writeFileSync(configFile, JSON.stringify({ lifecycle: { retention: [{ repositories: ['cli/ret'], keepLast: 1 }] } }));
+    writeFileSync(configFile, JSON.stringify({ lifecycle: { retention: [{ repositories: ['cli/ret'], keepLast: 1 }], immutableTags: [{ repositories: ['cli/imm'], tags: ['v*'] }] } }));
     reg = await startTestRegistry({ config: configFile });
     host = new URL(reg.url).host;
     client = new RegistryClient(host);
@@ -81,6 +81,14 @@ describe('CLI: tag history, tag rollback, du, retention', () => {
     assert.equal(badDigest.code, 2, `an invalid digest is a usage error: ${badDigest.stderr}`);
     const noTag = await runCli(['tag', 'history', `${host}/cli/app`], env);
     assert.equal(noTag.code, 2, 'history needs a tag');
+  });
+
+  test('a refusal by a lifecycle rule shows the registry\'s reason', async () => {
+    await pushImage(client, 'cli/imm', buildImage(), 'v1');
+    const other = await pushImage(client, 'cli/imm', buildImage(), 'latest');
+    const moved = await runCli(['tag', `${host}/cli/imm@${other}`, 'v1'], env);
+    assert.equal(moved.code, 1, 'moving an immutable tag fails');
+    assert.match(moved.stderr, /denied access \(403 DENIED\): tag cli\/imm:v1 is immutable/);
   });
 
   test('du --json for one repository and for the registry', async () => {
