@@ -10,10 +10,10 @@
 //      REGISTRY_AUTH_FILE is set
 //   3. $DOCKER_CONFIG/config.json, or else ~/.docker/config.json
 //   4. ~/.dockercfg (the legacy format: the top level is the `auths` map)
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { runHelperProcess } from './credential-helper-process.js';
 import { CredentialsError } from './errors.js';
 import { DOCKER_HUB, DOCKER_HUB_API_HOST, DOCKER_HUB_AUTH_KEY } from './reference.js';
 
@@ -164,60 +164,29 @@ export function helperServerUrl(host: string): string {
  * Runs `docker-credential-<helper> get` with the server URL on stdin. Undefined when the helper says it
  * has no credentials for it; CredentialsError for any other failure.
  */
-export function runCredentialHelper(
+export async function runCredentialHelper(
   helper: string,
   serverUrl: string,
   opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
 ): Promise<Credentials | undefined> {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(helper)) return Promise.reject(new CredentialsError(`invalid credential helper name ${JSON.stringify(helper)}`));
-  const program = `docker-credential-${helper}`;
-  return new Promise((resolve, reject) => {
-    const child = spawn(program, ['get'], { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let settled = false;
-    const finish = (fn: () => void) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      fn();
-    };
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      finish(() => reject(new CredentialsError(`${program} get did not answer within ${opts.timeoutMs ?? 15000} ms`)));
-    }, opts.timeoutMs ?? 15000);
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      const why = e.code === 'ENOENT' ? `${program} is not on PATH` : e.message;
-      finish(() => reject(new CredentialsError(`credential helper ${program}: ${why}`, { cause: e })));
-    });
-    child.stdin.on('error', () => {
-      /* the helper may exit without reading stdin; its exit status tells */
-    });
-    child.on('close', (code) => {
-      finish(() => {
-        const out = stdout.trim();
-        if (code !== 0) {
-          // docker-credential-helpers' ErrCredentialsNotFound message, on stdout.
-          if (/credentials not found/i.test(out) || /credentials not found/i.test(stderr)) return resolve(undefined);
-          return reject(new CredentialsError(`${program} get exited with ${code}: ${(out || stderr).trim().slice(0, 500)}`));
-        }
-        let doc: { Username?: unknown; Secret?: unknown };
-        try {
-          doc = JSON.parse(out) as typeof doc;
-        } catch {
-          return reject(new CredentialsError(`${program} get printed something that is not JSON`));
-        }
-        const username = typeof doc.Username === 'string' ? doc.Username : '';
-        const secret = typeof doc.Secret === 'string' ? doc.Secret : '';
-        if (username === '' && secret === '') return resolve(undefined);
-        if (username === '<token>') return resolve({ identityToken: secret });
-        resolve({ username, password: secret });
-      });
-    });
-    child.stdin.end(serverUrl);
-  });
+  const { program, code, stdout, stderr } = await runHelperProcess(helper, 'get', serverUrl, opts);
+  const out = stdout.trim();
+  if (code !== 0) {
+    // docker-credential-helpers' ErrCredentialsNotFound message, on stdout.
+    if (/credentials not found/i.test(out) || /credentials not found/i.test(stderr)) return undefined;
+    throw new CredentialsError(`${program} get exited with ${code}: ${(out || stderr).trim().slice(0, 500)}`);
+  }
+  let doc: { Username?: unknown; Secret?: unknown };
+  try {
+    doc = JSON.parse(out) as typeof doc;
+  } catch {
+    throw new CredentialsError(`${program} get printed something that is not JSON`);
+  }
+  const username = typeof doc.Username === 'string' ? doc.Username : '';
+  const secret = typeof doc.Secret === 'string' ? doc.Secret : '';
+  if (username === '' && secret === '') return undefined;
+  if (username === '<token>') return { identityToken: secret };
+  return { username, password: secret };
 }
 
 /** Reads docker/podman auth files (and runs their helpers). Helper answers are cached for the store's lifetime. */

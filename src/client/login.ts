@@ -14,11 +14,11 @@
 //
 // `logout` removes the host's entry from every auth file credentials are searched in (docker's and
 // podman's), and erases it from the helper the file names, so no stale copy keeps answering.
-import { spawn } from 'node:child_process';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CredentialsError } from './errors.js';
+import { runHelperProcess } from './credential-helper-process.js';
 import { authFilePaths, helperServerUrl, normalizeAuthKey, type Credentials } from './credentials.js';
 import { DOCKER_HUB, DOCKER_HUB_AUTH_KEY } from './reference.js';
 import type { RegistryClient, RegistryClientOptions } from './registry-client.js';
@@ -190,40 +190,10 @@ function writeAuthDocument(file: string, doc: AuthDocument): void {
  * Runs `docker-credential-<helper> store|erase` with `input` on stdin. For erase, false when the helper
  * had nothing to erase; CredentialsError for any other failure.
  */
-function runHelper(helper: string, action: 'store' | 'erase', input: string, opts: { env?: NodeJS.ProcessEnv; helperTimeoutMs?: number }): Promise<boolean> {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(helper)) return Promise.reject(new CredentialsError(`invalid credential helper name ${JSON.stringify(helper)}`));
-  const program = `docker-credential-${helper}`;
-  const timeoutMs = opts.helperTimeoutMs ?? 15_000;
-  return new Promise((resolve, reject) => {
-    const child = spawn(program, [action], { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let output = '';
-    let settled = false;
-    const finish = (fn: () => void) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      fn();
-    };
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      finish(() => reject(new CredentialsError(`${program} ${action} did not answer within ${timeoutMs} ms`)));
-    }, timeoutMs);
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
-    child.stdin.on('error', () => {
-      /* the helper may exit without reading stdin; its exit status tells */
-    });
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      const why = e.code === 'ENOENT' ? `${program} is not on PATH (the auth file names it in credsStore/credHelpers)` : e.message;
-      finish(() => reject(new CredentialsError(`credential helper ${program}: ${why}`, { cause: e })));
-    });
-    child.on('close', (code) => {
-      finish(() => {
-        if (code === 0) return resolve(true);
-        if (action === 'erase' && /credentials not found/i.test(output)) return resolve(false);
-        reject(new CredentialsError(`${program} ${action} exited with ${code}: ${output.trim().slice(0, 500)}`));
-      });
-    });
-    child.stdin.end(input);
-  });
+async function runHelper(helper: string, action: 'store' | 'erase', input: string, opts: { env?: NodeJS.ProcessEnv; helperTimeoutMs?: number }): Promise<boolean> {
+  const { program, code, stdout, stderr } = await runHelperProcess(helper, action, input, { env: opts.env, timeoutMs: opts.helperTimeoutMs });
+  if (code === 0) return true;
+  const output = stdout + stderr;
+  if (action === 'erase' && /credentials not found/i.test(output)) return false;
+  throw new CredentialsError(`${program} ${action} exited with ${code}: ${output.trim().slice(0, 500)}`);
 }
