@@ -6,6 +6,7 @@ import type { MetadataStore } from '../metadata/store.js';
 import type { StorageDriver } from '../storage/index.js';
 import { GarbageCollector } from './collector.js';
 import { purgeUploads } from './upload-purger.js';
+import { startPeriodic } from '../periodic.js';
 
 export interface GcScheduleOptions {
   intervalMs: number;
@@ -24,51 +25,31 @@ export interface GcSchedule {
 
 export function startGcSchedule(storage: StorageDriver, metadata: MetadataStore, options: GcScheduleOptions): GcSchedule {
   const collector = new GarbageCollector(storage, metadata);
-  const abort = new AbortController();
-  let running: Promise<void> | undefined;
-  let timer: NodeJS.Timeout | undefined;
-
-  const pass = async () => {
-    const started = Date.now();
-    try {
-      const purged = await purgeUploads(storage, metadata, { maxAgeMs: options.uploadMaxAgeMs, signal: abort.signal });
-      const collected = await collector.collect({ graceMs: options.graceMs, signal: abort.signal });
-      options.log.info(
-        {
-          gc: {
-            links: collected.links.length,
-            blobs: collected.blobs.length,
-            bytesReclaimed: collected.bytesReclaimed,
-            uploads: purged.uploads.length + purged.orphans.length,
-            ms: Date.now() - started,
+  return startPeriodic({
+    intervalMs: options.intervalMs,
+    pass: async (signal) => {
+      const started = Date.now();
+      try {
+        const purged = await purgeUploads(storage, metadata, { maxAgeMs: options.uploadMaxAgeMs, signal });
+        const collected = await collector.collect({ graceMs: options.graceMs, signal });
+        options.log.info(
+          {
+            gc: {
+              links: collected.links.length,
+              blobs: collected.blobs.length,
+              bytesReclaimed: collected.bytesReclaimed,
+              uploads: purged.uploads.length + purged.orphans.length,
+              ms: Date.now() - started,
+            },
           },
-        },
-        'garbage collection done',
-      );
-      options.onPass?.({ bytes: collected.bytesReclaimed, blobs: collected.blobs.length, ms: Date.now() - started });
-    } catch (e) {
-      if (!abort.signal.aborted) {
-        options.log.error({ err: e }, 'garbage collection failed');
-        options.onPass?.({ bytes: 0, blobs: 0, ms: Date.now() - started, failed: true });
+          'garbage collection done',
+        );
+        options.onPass?.({ bytes: collected.bytesReclaimed, blobs: collected.blobs.length, ms: Date.now() - started });
+      } catch (e) {
+        if (!signal.aborted) options.onPass?.({ bytes: 0, blobs: 0, ms: Date.now() - started, failed: true });
+        throw e;
       }
-    }
-  };
-  const runOnce = () => (running ??= pass().finally(() => (running = undefined)));
-  const schedule = () => {
-    timer = setTimeout(() => {
-      void runOnce().finally(() => {
-        if (!abort.signal.aborted) schedule();
-      });
-    }, options.intervalMs);
-    timer.unref();
-  };
-  schedule();
-  return {
-    runOnce,
-    async stop() {
-      abort.abort();
-      clearTimeout(timer);
-      await running;
     },
-  };
+    onError: (e) => options.log.error({ err: e }, 'garbage collection failed'),
+  });
 }

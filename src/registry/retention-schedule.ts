@@ -2,6 +2,7 @@
 // One run at a time per process; a run that fails is logged and the schedule goes on. Several processes may
 // run it at once: each deletes through the normal delete path, and a manifest already gone is skipped.
 import type { Logger } from 'pino';
+import { startPeriodic } from '../periodic.js';
 import type { Retention } from './retention.js';
 
 export interface RetentionSchedule {
@@ -11,36 +12,15 @@ export interface RetentionSchedule {
 }
 
 export function startRetentionSchedule(retention: Retention, options: { intervalMs: number; log: Logger }): RetentionSchedule {
-  let stopped = false;
-  let running: Promise<void> | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const pass = async () => {
-    const started = Date.now();
-    try {
+  return startPeriodic({
+    intervalMs: options.intervalMs,
+    pass: async () => {
+      const started = Date.now();
       const report = await retention.run();
       if (report.deletedTags + report.deletedManifests > 0 || report.repositories.length > 0) {
         options.log.info({ retention: { repositories: report.repositories.length, tags: report.deletedTags, manifests: report.deletedManifests, ms: Date.now() - started } }, 'retention done');
       }
-    } catch (e) {
-      if (!stopped) options.log.error({ err: e }, 'retention failed');
-    }
-  };
-  const runOnce = () => (running ??= pass().finally(() => (running = undefined)));
-  const schedule = () => {
-    timer = setTimeout(() => {
-      void runOnce().finally(() => {
-        if (!stopped) schedule();
-      });
-    }, options.intervalMs);
-    timer.unref();
-  };
-  schedule();
-  return {
-    runOnce,
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
     },
-  };
+    onError: (e) => options.log.error({ err: e }, 'retention failed'),
+  });
 }
