@@ -1,7 +1,6 @@
 // Starts a registry from a resolved configuration: storage, metadata, the HTTP listener; and stops it gracefully.
 import { createServer, type Server, type ServerOptions } from 'node:http';
 import { createServer as createHTTPSServer, type Server as HTTPSServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import type { ResolvedConfig } from './config/schema.js';
 import { openStorage } from './storage/index.js';
@@ -21,6 +20,7 @@ import { HealthChecks } from './observability/health.js';
 import { timeMetadata } from './observability/metadata-timing.js';
 import { startDebugServer, type DebugServer } from './observability/debug-server.js';
 import { Events } from './events/index.js';
+import { listenOn } from './listen.js';
 
 export interface RunningRegistry {
   url: string;
@@ -37,11 +37,6 @@ export interface RunningRegistry {
 
 export function createLogger(config: ResolvedConfig): Logger {
   return pino({ level: config.log.level, base: { service: 'wharf' } });
-}
-
-function splitListen(listen: string): { host: string; port: number } {
-  const i = listen.lastIndexOf(':');
-  return { host: listen.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0', port: Number(listen.slice(i + 1)) };
 }
 
 /**
@@ -100,17 +95,7 @@ export async function startRegistry(config: ResolvedConfig, log: Logger = create
   const server: Server = tlsOptions ? createHTTPSServer({ ...httpOptions, ...tlsOptions }, app) : createServer(httpOptions, app);
   const stopWatchingTLS = config.tls ? watchTLSFiles(server as HTTPSServer, config.tls, log) : () => undefined;
   server.timeout = config.http.idleTimeoutSeconds * 1000;
-  const { host, port } = splitListen(config.listen);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address() as AddressInfo;
-  const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  const url = `${config.tls ? 'https' : 'http'}://${shownHost}:${addr.port}`;
+  const url = `${config.tls ? 'https' : 'http'}://${await listenOn(server, config.listen)}`;
   log.info(
     { url, storage: storage.name, metadata: config.metadata.split(':', 1)[0], data: config.data, readOnly: config.readOnly || undefined },
     `wharf listening on ${url}${config.readOnly ? ' (read-only)' : ''}`,

@@ -2,10 +2,10 @@
 // Prometheus text format, /healthz and /readyz. Plain HTTP without authentication: bind it to loopback or to a
 // network only the monitoring system reaches.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { WharfMetrics } from './metrics.js';
 import { isHealthPath, serveHealth, type HealthChecks } from './health.js';
+import { listenOn } from '../listen.js';
 
 export interface DebugServer {
   /** http://HOST:PORT as bound (the port resolved when 0 was asked). */
@@ -18,11 +18,6 @@ export interface DebugServerOptions {
   metrics: WharfMetrics;
   health: HealthChecks;
   log: Logger;
-}
-
-function splitListen(listen: string): { host: string; port: number } {
-  const i = listen.lastIndexOf(':');
-  return { host: listen.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0', port: Number(listen.slice(i + 1)) };
 }
 
 function plain(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
@@ -51,16 +46,7 @@ export async function startDebugServer(listen: string, options: DebugServerOptio
       else res.destroy();
     });
   });
-  const { host, port } = splitListen(listen);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address() as AddressInfo;
-  const url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  const url = `http://${await listenOn(server, listen)}`;
   options.log.info({ debugURL: url }, `debug listener (metrics, health) on ${url}`);
   return {
     url,
