@@ -9,32 +9,10 @@ import { EventDispatcher, webhookTarget } from '../../src/events/dispatcher.js';
 import { eventsSchema } from '../../src/events/config.js';
 import { startReceiver } from './receiver.js';
 import { PostgresMetadataStore } from '../../src/metadata/postgres.js';
-import type { MetadataStore } from '../../src/metadata/store.js';
-import { createPostgresDatabase, sharedPostgres, type PostgresDatabase } from '../helpers/services.js';
+import { createPostgresDatabase, sharedPostgres } from '../helpers/services.js';
+import { postgresStoreFactory } from '../helpers/postgres-store.js';
 
-const databases = new Map<MetadataStore, PostgresDatabase>();
-
-runOutboxSuite({
-  name: 'postgres',
-  async create() {
-    const db = await createPostgresDatabase(await sharedPostgres(), 'wharf_outbox');
-    const store = await PostgresMetadataStore.open(db.url);
-    databases.set(store, db);
-    return store;
-  },
-  async reopen(store) {
-    const db = databases.get(store)!;
-    await store.close();
-    const again = await PostgresMetadataStore.open(db.url);
-    databases.set(again, db);
-    return again;
-  },
-  async destroy(store) {
-    const db = databases.get(store)!;
-    await store.close();
-    await db.drop();
-  },
-});
+runOutboxSuite(postgresStoreFactory('postgres', 'wharf_outbox'));
 
 const dg = (n: number) => 'sha256:' + n.toString(16).padStart(64, '0');
 

@@ -8,13 +8,14 @@ import { runMetadataSuite } from '../suites/metadata.suite.js';
 import { PostgresMetadataStore, MetadataConnectionError, SchemaVersionError, redactUrl, splitPoolMax } from '../../src/metadata/postgres.js';
 import { postgresMigrations } from '../../src/metadata/postgres-schema.js';
 import { openMetadata } from '../../src/metadata/index.js';
-import type { ManifestWrite, MetadataStore } from '../../src/metadata/store.js';
+import type { ManifestWrite } from '../../src/metadata/store.js';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createPostgresDatabase, sharedPostgres, startPostgres, type PostgresDatabase } from '../helpers/services.js';
 import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { freePort, projectRoot, tempDir, removeDir } from '../helpers/processes.js';
+import { postgresStoreFactory } from '../helpers/postgres-store.js';
 
 const dg = (c: string | number) => 'sha256:' + String(c).repeat(64).slice(0, 64);
 
@@ -23,29 +24,9 @@ function manifest(digest: string): ManifestWrite {
   return { digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: body.length, body, createdAt: 1, blobs: [], manifests: [] };
 }
 
-const databases = new Map<MetadataStore, PostgresDatabase>();
-
-runMetadataSuite({
-  name: 'postgres (ICU en-US database: byte order only through COLLATE "C")',
-  async create() {
-    const db = await createPostgresDatabase(await sharedPostgres(), 'wharf_suite', `TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'`);
-    const store = await PostgresMetadataStore.open(db.url);
-    databases.set(store, db);
-    return store;
-  },
-  async reopen(store) {
-    const db = databases.get(store)!;
-    await store.close();
-    const again = await PostgresMetadataStore.open(db.url);
-    databases.set(again, db);
-    return again;
-  },
-  async destroy(store) {
-    const db = databases.get(store)!;
-    await store.close();
-    await db.drop();
-  },
-});
+runMetadataSuite(
+  postgresStoreFactory('postgres (ICU en-US database: byte order only through COLLATE "C")', 'wharf_suite', `TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'`),
+);
 
 describe('postgres metadata store: migrations, errors, concurrency', () => {
   let db: PostgresDatabase;
