@@ -92,12 +92,20 @@ export function tempName(prefix: string): string {
 
 /** Replaces `path` with `data` atomically: temp file in the same directory, fsync, rename, fsync the directory. */
 export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
-  const tmp = join(dirname(path), tempName(tempPrefix));
+  await writeAtomic(path, dirname(path), (fh) => writeAll(fh, data));
+}
+
+/**
+ * Makes `path` appear with what `fill` writes, or not at all: a temp file in `tmpDir` (same filesystem), fsync,
+ * rename, fsync of the directory. When `fill` throws, the temp file is removed and `path` is untouched.
+ */
+async function writeAtomic(path: string, tmpDir: string, fill: (fh: FileHandle) => Promise<void>): Promise<void> {
+  const tmp = join(tmpDir, tempName(tempPrefix));
   let renamed = false;
   try {
     const fh = await open(tmp, 'wx', 0o644);
     try {
-      await writeAll(fh, data);
+      await fill(fh);
       await fh.sync();
     } finally {
       await fh.close();
@@ -396,31 +404,18 @@ export class OciLayoutStore implements ContentStore {
     const path = this.blobPath(descriptor.digest);
     if (await this.present(descriptor)) return { existed: true, mounted: false };
     await mkdir(dirname(path), { recursive: true });
-    const tmp = join(this.dir, tempName(tempPrefix));
-    let renamed = false;
-    try {
-      const fh = await open(tmp, 'wx', 0o644);
-      try {
-        const source = await openSource(0);
-        const checked = verifying(source, descriptor, 'blob');
-        if (opts.signal) addAbortSignal(opts.signal, checked);
-        let written = 0;
-        for await (const chunk of checked as AsyncIterable<Buffer>) {
-          await writeAll(fh, chunk);
-          written += chunk.length;
-          opts.onProgress?.(written);
-        }
-        opts.signal?.throwIfAborted();
-        await fh.sync();
-      } finally {
-        await fh.close();
+    await writeAtomic(path, this.dir, async (fh) => {
+      const source = await openSource(0);
+      const checked = verifying(source, descriptor, 'blob');
+      if (opts.signal) addAbortSignal(opts.signal, checked);
+      let written = 0;
+      for await (const chunk of checked as AsyncIterable<Buffer>) {
+        await writeAll(fh, chunk);
+        written += chunk.length;
+        opts.onProgress?.(written);
       }
-      await rename(tmp, path);
-      renamed = true;
-      await syncDir(dirname(path));
-    } finally {
-      if (!renamed) await rm(tmp, { force: true });
-    }
+      opts.signal?.throwIfAborted();
+    });
     return { existed: false, mounted: false };
   }
 
