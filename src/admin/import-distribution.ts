@@ -226,7 +226,7 @@ export class DistributionImport {
     for (const name of names) {
       this.progress.repository = name;
       if (!isValidName(name)) {
-        this.skip({ kind: 'repository', name, reason: 'not a valid OCI repository name' });
+        this.recordSkipped({ kind: 'repository', name, reason: 'not a valid OCI repository name' });
       } else {
         await this.importRepository(name, join(repositoriesDir, ...name.split('/')));
       }
@@ -251,7 +251,7 @@ export class DistributionImport {
     this.linking = possible;
   }
 
-  private skip(item: SkippedItem): void {
+  private recordSkipped(item: SkippedItem): void {
     this.summary.skipped.push(item);
   }
 
@@ -261,14 +261,14 @@ export class DistributionImport {
 
   private async importRepository(repo: string, dir: string): Promise<void> {
     const layers = await readLinks(join(dir, '_layers'));
-    for (const b of layers.bad) this.skip({ kind: 'blob', repository: repo, ...b });
+    for (const b of layers.bad) this.recordSkipped({ kind: 'blob', repository: repo, ...b });
     for (const digest of layers.digests) {
       const state = await this.linkBlob(repo, digest, true);
       if (!state.ok && state.missing) this.summary.danglingLayerLinks += 1;
     }
 
     const revisions = await readLinks(join(dir, '_manifests', 'revisions'));
-    for (const b of revisions.bad) this.skip({ kind: 'manifest', repository: repo, ...b });
+    for (const b of revisions.bad) this.recordSkipped({ kind: 'manifest', repository: repo, ...b });
     const notImported = await this.importManifests(repo, revisions.digests);
 
     const tagsDir = join(dir, '_manifests', 'tags');
@@ -307,7 +307,7 @@ export class DistributionImport {
     if (state.ok) {
       if (!wasLinked) this.summary.layerLinks += 1;
     } else if (!(layerLink && state.missing)) {
-      this.skip({ kind: 'blob', repository: repo, name: digest, reason: state.reason });
+      this.recordSkipped({ kind: 'blob', repository: repo, name: digest, reason: state.reason });
     }
     return state;
   }
@@ -436,7 +436,7 @@ export class DistributionImport {
       const loaded = await this.loadManifest(repo, digest);
       if (typeof loaded === 'string') {
         notImported.set(digest, loaded);
-        this.skip({ kind: 'manifest', repository: repo, name: digest, reason: loaded });
+        this.recordSkipped({ kind: 'manifest', repository: repo, name: digest, reason: loaded });
         continue;
       }
       pending.push(loaded);
@@ -456,14 +456,14 @@ export class DistributionImport {
         } catch (e) {
           if (!isRegistryError(e)) throw e;
           notImported.set(m.digest, e.message);
-          this.skip({ kind: 'manifest', repository: repo, name: m.digest, reason: e.message });
+          this.recordSkipped({ kind: 'manifest', repository: repo, name: m.digest, reason: e.message });
         }
       }
       if (waiting.length === pending.length) {
         for (const m of waiting) {
           const reason = 'its index entries form a cycle or wait on manifests that were not imported';
           notImported.set(m.digest, reason);
-          this.skip({ kind: 'manifest', repository: repo, name: m.digest, reason });
+          this.recordSkipped({ kind: 'manifest', repository: repo, name: m.digest, reason });
         }
         break;
       }
@@ -502,11 +502,11 @@ export class DistributionImport {
   private async importTag(repo: string, tag: string, target: string, notImported: Map<string, string>): Promise<void> {
     const { metadata, manifests } = this.registry;
     if (!isValidTag(tag)) {
-      this.skip({ kind: 'tag', repository: repo, name: tag, reason: 'not a valid OCI tag' });
+      this.recordSkipped({ kind: 'tag', repository: repo, name: tag, reason: 'not a valid OCI tag' });
       return;
     }
     if (!isDigest(target)) {
-      this.skip({ kind: 'tag', repository: repo, name: tag, reason: `link file does not hold a supported digest (${JSON.stringify(target.slice(0, 80))})` });
+      this.recordSkipped({ kind: 'tag', repository: repo, name: tag, reason: `link file does not hold a supported digest (${JSON.stringify(target.slice(0, 80))})` });
       return;
     }
     const current = await metadata.getManifestByTag(repo, tag);
@@ -517,7 +517,7 @@ export class DistributionImport {
     const manifest = await metadata.getManifest(repo, target);
     if (!manifest) {
       const why = notImported.get(target) ?? 'it is not a manifest revision of the repository';
-      this.skip({ kind: 'tag', repository: repo, name: tag, reason: `points at ${target}, which was not imported: ${why}` });
+      this.recordSkipped({ kind: 'tag', repository: repo, name: tag, reason: `points at ${target}, which was not imported: ${why}` });
       return;
     }
     try {
@@ -525,7 +525,7 @@ export class DistributionImport {
     } catch (e) {
       // An immutable tag that already points elsewhere, a quota: refused as it would be for a push.
       if (!isRegistryError(e)) throw e;
-      this.skip({ kind: 'tag', repository: repo, name: tag, reason: e.message });
+      this.recordSkipped({ kind: 'tag', repository: repo, name: tag, reason: e.message });
       return;
     }
     this.summary.tags.imported += 1;
