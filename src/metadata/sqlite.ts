@@ -1,5 +1,6 @@
-// The embedded default MetadataStore: one SQLite file (better-sqlite3 v12), WAL, synchronous=FULL so that
-// every acknowledged change is on disk before the answer.
+// The embedded default MetadataStore: one SQLite file (better-sqlite3 v12) in WAL mode. Every acknowledged change
+// is on disk before the answer: commits write the WAL (synchronous=NORMAL) and the -wal file is fdatasynced off
+// the event loop before the callers are answered (wal-sync.ts), which is what synchronous=FULL would do inline.
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -8,6 +9,7 @@ import { toApiKey, toManifest, type ApiKeyRow, type ManifestRow } from './rows.j
 import type { RepositoryUsage, TagChange, TagRecord, TagWriteOptions } from './store.js';
 import type { ApiKeyRecord, BlobLink, BlobRecord, CollectableBlob, ManifestRecord, ManifestWrite, MetadataStore, Page, Referrer, UploadRecord } from './store.js';
 import { migrations } from './sqlite-schema.js';
+import { WalSync } from './wal-sync.js';
 import type { ChangeDraft, StoredChange } from '../events/model.js';
 import { currentActor } from '../events/actor.js';
 import { blobChange, fromOutboxRow, manifestDeleteChanges, outboxRow, pushChanges, tagDeleteChange, type OutboxRow } from '../events/outbox.js';
@@ -53,6 +55,9 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly tagLists = new Map<number, string[]>();
   private tagListNames = 0;
   private flushScheduled = false;
+  private readonly wal: WalSync;
+  /** A committed batch waits for its fdatasync; writes asked for meanwhile gather for the next transaction. */
+  private syncing = false;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -61,7 +66,9 @@ export class SqliteMetadataStore implements MetadataStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 10000');
-    this.migrate();
+    this.migrate(); // under synchronous=FULL: the schema is on disk before anything uses it
+    this.db.pragma('synchronous = NORMAL');
+    this.wal = new WalSync(file === ':memory:' ? undefined : `${file}-wal`);
     const db = this.db;
     this.q = {
       repoId: db.prepare<[string], { id: number }>('SELECT id FROM repositories WHERE name = ?'),
@@ -257,11 +264,14 @@ export class SqliteMetadataStore implements MetadataStore {
   private write<T>(run: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ run, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.scheduleFlush();
     });
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.syncing || this.pending.length === 0) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
   }
 
   private flush(): void {
@@ -269,6 +279,10 @@ export class SqliteMetadataStore implements MetadataStore {
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
+    if (!this.db.open) {
+      for (const w of batch) w.reject(new Error('the metadata store is closed'));
+      return;
+    }
     const outcomes: { ok: boolean; value: unknown }[] = [];
     try {
       // IMMEDIATE: take the write lock first, so that another process's commit (a `wharf gc` beside the server)
@@ -288,20 +302,20 @@ export class SqliteMetadataStore implements MetadataStore {
       return;
     }
     if (outcomes.some((o) => !o.ok)) this.repoIds.clear();
-    batch.forEach((w, i) => (outcomes[i]!.ok ? w.resolve(outcomes[i]!.value) : w.reject(outcomes[i]!.value)));
-  }
-
-  /**
-   * Upload-session bookkeeping does not wait for an fsync: losing it in a power cut only makes the client start
-   * the upload again (BLOB_UPLOAD_UNKNOWN). The next durable commit makes it durable too.
-   */
-  private relaxed<T>(run: () => T): T {
-    this.db.pragma('synchronous = NORMAL');
-    try {
-      return run();
-    } finally {
-      this.db.pragma('synchronous = FULL');
-    }
+    // Answered only once the commit is on disk; a failed fdatasync fails every write of the batch. Writes that
+    // arrive during the fdatasync would wait for the next one anyway: they commit together once it is done
+    // (fewer, larger transactions than committing each turn of the event loop).
+    this.syncing = true;
+    this.wal
+      .sync()
+      .then(
+        () => batch.forEach((w, i) => (outcomes[i]!.ok ? w.resolve(outcomes[i]!.value) : w.reject(outcomes[i]!.value))),
+        (e: unknown) => batch.forEach((w) => w.reject(e)),
+      )
+      .finally(() => {
+        this.syncing = false;
+        this.scheduleFlush();
+      });
   }
 
   /** The id of an existing repository, or undefined. */
@@ -342,15 +356,16 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
+  // Upload-session bookkeeping (claims, sessions) does not wait for an fdatasync: losing it in a power cut only
+  // makes the client start the upload again (BLOB_UPLOAD_UNKNOWN). The next durable commit makes it durable too.
+
   async claimBlob(upload: UploadRecord, digest: string): Promise<void> {
-    this.relaxed(() =>
-      this.db
-        .transaction(() => {
-          if (this.gc.blobState.get(digest)?.deleting_by != null) throw new BlobBusyError(digest);
-          this.gc.claim.run(upload.id, upload.repository, upload.createdAt, digest);
-        })
-        .immediate(),
-    );
+    this.db
+      .transaction(() => {
+        if (this.gc.blobState.get(digest)?.deleting_by != null) throw new BlobBusyError(digest);
+        this.gc.claim.run(upload.id, upload.repository, upload.createdAt, digest);
+      })
+      .immediate();
   }
 
   async mountBlob(repo: string, from: string, digest: string): Promise<BlobRecord | undefined> {
@@ -564,7 +579,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async createUpload(u: UploadRecord): Promise<void> {
-    this.relaxed(() => this.q.insertUpload.run(u.id, u.repository, u.createdAt));
+    this.q.insertUpload.run(u.id, u.repository, u.createdAt);
   }
 
   async getUpload(id: string): Promise<UploadRecord | undefined> {
@@ -573,7 +588,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async deleteUpload(id: string): Promise<boolean> {
-    return this.relaxed(() => this.q.deleteUpload.run(id).changes > 0);
+    return this.q.deleteUpload.run(id).changes > 0;
   }
 
   async createApiKey(k: ApiKeyRecord): Promise<boolean> {
@@ -666,6 +681,7 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async close(): Promise<void> {
     this.flush();
+    await this.wal.end();
     if (this.db.open) this.db.close();
   }
 }

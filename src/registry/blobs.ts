@@ -43,7 +43,8 @@ export class Blobs {
     try {
       // Always say how many bytes to read: drivers size their buffers by it (a 1 MiB blob never gets a 4 MiB one).
       const bytes = range ?? { offset: 0, length: info.size };
-      return await this.storage.reader(blobPath(parseDigest(info.digest)), bytes, signal ? { signal } : {});
+      // Blobs live at their content address: their bytes never change, so drivers may keep them open.
+      return await this.storage.reader(blobPath(parseDigest(info.digest)), bytes, signal ? { signal, immutable: true } : { immutable: true });
     } catch (e) {
       if (isNotFound(e)) throw unknownBlob(info.digest);
       throw e;

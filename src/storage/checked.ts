@@ -1,7 +1,7 @@
 // Wraps any driver: validates every path before it reaches the backend, tags errors with the driver's name,
 // and reports each call to an optional hook (metrics).
 import { addAbortSignal } from 'node:stream';
-import type { ByteRange, FileInfo, FileWriter, Opts, StorageDriver } from './driver.js';
+import type { ByteRange, FileInfo, FileWriter, Opts, ReadOpts, StorageDriver } from './driver.js';
 import { StorageError } from './driver.js';
 
 const segment = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
@@ -62,7 +62,7 @@ export class CheckedDriver implements StorageDriver {
     return this.call('putContent', path, () => this.inner.putContent(checkPath(path), data, o));
   }
   /** Reads honour `o.signal` whatever the backend does: an abort destroys the stream. */
-  async reader(path: string, range?: ByteRange, o?: Opts) {
+  async reader(path: string, range?: ByteRange, o?: ReadOpts) {
     const stream = await this.call('reader', path, () => this.inner.reader(checkPath(path), range, o));
     return o?.signal ? addAbortSignal(o.signal, stream) : stream;
   }

@@ -6,6 +6,14 @@ export interface Opts {
   signal?: AbortSignal;
 }
 
+export interface ReadOpts extends Opts {
+  /**
+   * The caller promises that the bytes at this path never change while it exists (content-addressed blobs),
+   * so a driver may keep what it opened for the next read (the filesystem driver caches file handles).
+   */
+  immutable?: boolean;
+}
+
 export interface FileInfo {
   path: string;
   size: number;
@@ -45,7 +53,7 @@ export interface StorageDriver {
   getContent(path: string, o?: Opts): Promise<Buffer>;
   /** Atomically replaces the content at path, durably. */
   putContent(path: string, data: Uint8Array, o?: Opts): Promise<void>;
-  reader(path: string, range?: ByteRange, o?: Opts): Promise<Readable>;
+  reader(path: string, range?: ByteRange, o?: ReadOpts): Promise<Readable>;
   writer(path: string, append: boolean, o?: Opts): Promise<FileWriter>;
   stat(path: string, o?: Opts): Promise<FileInfo>;
   /** Direct children of a directory-like prefix, as full paths, sorted. */

@@ -1,26 +1,48 @@
 // A file's bytes as a Readable, with a faster path for sending them to a socket.
 //
 // As a Readable it behaves like fs.createReadStream (fresh buffers, backpressure). `sendTo(dest)` skips the
-// stream machinery: it reads into two reused 4 MiB buffers, one filling from disk while the other is being
-// written to the socket, and hands a buffer back to the disk only after the socket has taken all of it
-// (the write callback). Fresh multi-megabyte buffers cost page faults on every chunk; reusing two measured
-// 2.0–2.2 GB/s against 1.5–1.6 GB/s for createReadStream on this machine (docs/benchmarks.md).
+// stream machinery: it reads into two pooled buffers (up to 4 MiB each), one filling from disk while the other
+// is being written to the socket, and hands a buffer back to the disk only after the socket has taken all of
+// it (the write callback). Fresh multi-megabyte buffers cost page faults on every chunk; reusing two measured
+// 2.0–2.2 GB/s against 1.5–1.6 GB/s for createReadStream on this machine (docs/benchmarks.md). Small blobs
+// get pooled buffers of their size class too: a fresh 1 MiB buffer per GET was a quarter of its CPU.
 import type { FileHandle } from 'node:fs/promises';
 import { Readable, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 
 const chunkSize = 4 * 1024 * 1024;
-/** Whole-chunk buffers kept for the next send (at most this many, 4 MiB each). */
-const poolLimit = 4;
-const pool: Buffer[] = [];
+/** Buffers below this size come from Node's own small-buffer pool, not this one. */
+const smallestClass = 64 * 1024;
+/** Bytes of idle buffers kept for the next send, over all size classes. */
+const poolBytesLimit = 16 * 1024 * 1024;
+/** Idle buffers by size class (a power of two from 64 KiB to chunkSize). */
+const pool = new Map<number, Buffer[]>();
+let poolBytes = 0;
 
+function sizeClass(size: number): number {
+  let c = smallestClass;
+  while (c < size) c *= 2;
+  return c;
+}
+
+/** A buffer of at least `size` bytes (at most chunkSize), pooled when it is big enough to be worth it. */
 function takeBuffer(size: number): Buffer {
-  if (size < chunkSize) return Buffer.allocUnsafe(size);
-  return pool.pop() ?? Buffer.allocUnsafeSlow(chunkSize);
+  if (size < smallestClass) return Buffer.allocUnsafe(size);
+  const c = sizeClass(size);
+  const b = pool.get(c)?.pop();
+  if (b) {
+    poolBytes -= c;
+    return b;
+  }
+  return Buffer.allocUnsafeSlow(c);
 }
 
 function returnBuffer(b: Buffer): void {
-  if (b.length === chunkSize && pool.length < poolLimit) pool.push(b);
+  if (b.length < smallestClass || b.length !== sizeClass(b.length) || poolBytes + b.length > poolBytesLimit) return;
+  let list = pool.get(b.length);
+  if (!list) pool.set(b.length, (list = []));
+  list.push(b);
+  poolBytes += b.length;
 }
 
 /** Resolves when `dest` has taken `chunk` (its write callback), rejects on a write error or abort. */
@@ -45,11 +67,12 @@ export class FileReadStream extends Readable {
   private remaining: number;
   private sending = false;
 
-  /** Streams `length` bytes of `fh` from `start`; closes `fh` when done or destroyed. */
+  /** Streams `length` bytes of `fh` from `start`; when done or destroyed calls `release` (default: closes `fh`). */
   constructor(
     private readonly fh: FileHandle,
     start: number,
     length: number,
+    private readonly release: () => Promise<void> = () => fh.close(),
   ) {
     super({ highWaterMark: Math.max(1, Math.min(chunkSize, length)) });
     this.position = start;
@@ -78,7 +101,7 @@ export class FileReadStream extends Readable {
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.fh.close().then(
+    this.release().then(
       () => cb(err),
       (e: unknown) => cb(err ?? (e as Error)),
     );

@@ -5,9 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { Readable, Writable } from 'node:stream';
-import type { ByteRange, FileInfo, FileWriter, StorageDriver } from '../driver.js';
+import type { ByteRange, FileInfo, FileWriter, ReadOpts, StorageDriver } from '../driver.js';
 import { StorageError } from '../driver.js';
 import { FileReadStream } from '../file-read-stream.js';
+import { HandleCache } from './handle-cache.js';
 
 export interface FilesystemOptions {
   root: string;
@@ -140,6 +141,8 @@ class FsWriter implements FileWriter {
 export class FilesystemDriver implements StorageDriver {
   readonly name = 'filesystem';
   readonly capabilities = { append: true, minConcatPart: 0 };
+  /** Handles of immutable files (blobs), kept between reads. */
+  private readonly handles = new HandleCache();
   constructor(private readonly opts: FilesystemOptions) {}
 
   private full(path: string): string {
@@ -156,6 +159,7 @@ export class FilesystemDriver implements StorageDriver {
 
   async putContent(path: string, data: Uint8Array): Promise<void> {
     const file = this.full(path);
+    await this.handles.forget(file);
     const tmp = tempName(file);
     await mkdir(dirname(file), { recursive: true });
     const fh = await open(tmp, 'wx');
@@ -174,10 +178,16 @@ export class FilesystemDriver implements StorageDriver {
     await fsyncDir(dirname(file));
   }
 
-  async reader(path: string, range?: ByteRange): Promise<Readable> {
+  async reader(path: string, range?: ByteRange, o?: ReadOpts): Promise<Readable> {
     let fh: FileHandle;
+    let release: () => Promise<void>;
     try {
-      fh = await open(this.full(path), 'r');
+      if (o?.immutable) ({ fh, release } = await this.handles.acquire(this.full(path)));
+      else {
+        const opened = await open(this.full(path), 'r');
+        fh = opened;
+        release = () => opened.close();
+      }
     } catch (e) {
       throw wrap(e, path);
     }
@@ -187,11 +197,11 @@ export class FilesystemDriver implements StorageDriver {
       try {
         length = Math.max(0, (await fh.stat()).size - start);
       } catch (e) {
-        await fh.close();
+        await release();
         throw e;
       }
     }
-    return new FileReadStream(fh, start, length);
+    return new FileReadStream(fh, start, length, release);
   }
 
   async writer(path: string, append: boolean): Promise<FileWriter> {
@@ -243,6 +253,7 @@ export class FilesystemDriver implements StorageDriver {
 
   async move(from: string, to: string): Promise<void> {
     const dest = this.full(to);
+    await this.handles.forget(dest);
     await mkdir(dirname(dest), { recursive: true });
     try {
       await rename(this.full(from), dest);
@@ -273,6 +284,11 @@ export class FilesystemDriver implements StorageDriver {
   }
 
   async delete(path: string): Promise<void> {
+    await this.handles.forgetUnder(this.full(path));
     await rm(this.full(path), { recursive: true, force: true });
+  }
+
+  async close(): Promise<void> {
+    await this.handles.closeAll();
   }
 }
