@@ -55,7 +55,8 @@ async function waitReady(url, proc, name) {
 
 function startWharf() {
   const port = args['wharf-port'];
-  const proc = spawn(process.execPath, [join(root, 'bin', 'wharf'), 'serve', '--listen', `127.0.0.1:${port}`, '--data', join(work, 'wharf'), '--log-level', 'warn'], {
+  // The way `npm start` and the bin/wharf shebang run it: a 4 MiB V8 semi-space.
+  const proc = spawn(process.execPath, ['--max-semi-space-size=4', join(root, 'bin', 'wharf'), 'serve', '--listen', `127.0.0.1:${port}`, '--data', join(work, 'wharf'), '--log-level', 'warn'], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   return { name: 'wharf', url: `http://127.0.0.1:${port}`, proc };

@@ -14,7 +14,7 @@ const chunkSize = 4 * 1024 * 1024;
 /** Buffers below this size come from Node's own small-buffer pool, not this one. */
 const smallestClass = 64 * 1024;
 /** Bytes of idle buffers kept for the next send, over all size classes. */
-const poolBytesLimit = 16 * 1024 * 1024;
+const poolBytesLimit = 8 * 1024 * 1024;
 /** Idle buffers by size class (a power of two from 64 KiB to chunkSize). */
 const pool = new Map<number, Buffer[]>();
 let poolBytes = 0;
