@@ -37,8 +37,18 @@ function takeBuffer(size: number): Buffer {
   return Buffer.allocUnsafeSlow(c);
 }
 
+/** Keeps `b` for the next send, dropping idle buffers of other sizes to make room: the sizes in use win. */
 function returnBuffer(b: Buffer): void {
-  if (b.length < smallestClass || b.length !== sizeClass(b.length) || poolBytes + b.length > poolBytesLimit) return;
+  if (b.length < smallestClass || b.length !== sizeClass(b.length) || b.length > poolBytesLimit) return;
+  for (const [size, list] of pool) {
+    if (poolBytes + b.length <= poolBytesLimit) break;
+    if (size === b.length) continue;
+    while (list.length > 0 && poolBytes + b.length > poolBytesLimit) {
+      list.pop();
+      poolBytes -= size;
+    }
+  }
+  if (poolBytes + b.length > poolBytesLimit) return;
   let list = pool.get(b.length);
   if (!list) pool.set(b.length, (list = []));
   list.push(b);
