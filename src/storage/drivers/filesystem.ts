@@ -1,6 +1,13 @@
 // The default driver: files under a root directory on any POSIX filesystem.
 // Durability: file data is fsynced on commit/putContent, and the parent directory after every rename.
-import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+//
+// Data reads, writes and fsyncs run on the libuv thread pool. The metadata calls of the write path (mkdir, open,
+// close, rename, stat, the existence check before a delete) are synchronous: on a local filesystem they take
+// microseconds, while asynchronous ones queued behind the fsyncs that occupy the pool's four threads. Measured
+// with 16 concurrent small-image pushes: a blob PUT's write + commit fell from 25–32 ms to 15–17 ms, and the
+// upload-directory cleanup from 4–5 ms to 0.05 ms (docs/benchmarks.md).
+import { closeSync, fdatasync, fstatSync, fsync, lstatSync, mkdirSync, openSync, renameSync, statSync, writev } from 'node:fs';
+import { open, readdir, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { finished } from 'node:stream/promises';
@@ -20,12 +27,16 @@ function wrap(e: unknown, path: string): unknown {
   return e;
 }
 
+function syncFd(fd: number, dataOnly: boolean): Promise<void> {
+  return new Promise((resolve, reject) => (dataOnly ? fdatasync : fsync)(fd, (e) => (e ? reject(e) : resolve())));
+}
+
 async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
+  const fd = openSync(dir, 'r');
   try {
-    await fh.sync();
+    await syncFd(fd, false);
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
@@ -38,17 +49,23 @@ function tempName(file: string): string {
   return `${file}${tempSuffix}${randomBytes(6).toString('hex')}`;
 }
 
-/** Writes to an open file handle, batching queued chunks into one writev. The handle stays open for fsync. */
-class HandleWritable extends Writable {
+function writevFd(fd: number, buffers: Buffer[]): Promise<number> {
+  return new Promise((resolve, reject) => writev(fd, buffers, (e, n) => (e ? reject(e) : resolve(n))));
+}
+
+/** Writes to an open file descriptor, batching queued chunks into one writev. The descriptor stays open for fsync. */
+class FdWritable extends Writable {
   bytesWritten = 0;
-  constructor(private readonly fh: FileHandle) {
+  /** The writev in flight, if any: the descriptor must not be closed (and its number reused) under it. */
+  private inflight: Promise<void> | undefined;
+  constructor(private readonly fd: number) {
     super({ highWaterMark: writeBuffer });
   }
 
   private async writeAll(buffers: Buffer[]): Promise<void> {
     let pending = buffers;
     while (pending.length > 0) {
-      const { bytesWritten } = await this.fh.writev(pending);
+      const bytesWritten = await writevFd(this.fd, pending);
       this.bytesWritten += bytesWritten;
       let skip = bytesWritten;
       const rest: Buffer[] = [];
@@ -63,12 +80,33 @@ class HandleWritable extends Writable {
     }
   }
 
+  private track(buffers: Buffer[], cb: (e?: Error | null) => void): void {
+    const p = this.writeAll(buffers);
+    this.inflight = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    p.then(() => cb(), cb);
+  }
+
+  /** Resolves when no write is in flight. */
+  async settled(): Promise<void> {
+    while (this.inflight) {
+      const p = this.inflight;
+      await p;
+      if (this.inflight === p) this.inflight = undefined;
+    }
+  }
+
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
-    this.writeAll([chunk]).then(() => cb(), cb);
+    this.track([chunk], cb);
   }
 
   override _writev(chunks: { chunk: Buffer }[], cb: (e?: Error | null) => void): void {
-    this.writeAll(chunks.map((c) => c.chunk)).then(() => cb(), cb);
+    this.track(
+      chunks.map((c) => c.chunk),
+      cb,
+    );
   }
 }
 
@@ -80,13 +118,13 @@ class HandleWritable extends Writable {
 class FsWriter implements FileWriter {
   private closed = false;
   constructor(
-    private readonly fh: FileHandle,
+    private readonly fd: number,
     /** The file the bytes go to. */
     private readonly file: string,
     /** Where a new-file writer renames `file` to; undefined for appends. */
     private readonly target: string | undefined,
     private readonly initial: number,
-    readonly stream: HandleWritable,
+    readonly stream: FdWritable,
   ) {}
 
   get size(): number {
@@ -101,7 +139,7 @@ class FsWriter implements FileWriter {
   async commit(): Promise<void> {
     try {
       await this.drain();
-      await this.fh.datasync();
+      await syncFd(this.fd, true);
     } catch (e) {
       await this.cancel();
       throw e;
@@ -127,14 +165,16 @@ class FsWriter implements FileWriter {
 
   private async publish(durable: boolean): Promise<void> {
     if (this.target === undefined) return;
-    await rename(this.file, this.target);
+    renameSync(this.file, this.target);
     if (durable) await fsyncDir(dirname(this.target));
   }
 
   private async release(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.fh.close().catch(() => undefined);
+    // After a destroy a writev may still be running: close only once it has returned.
+    await this.stream.settled();
+    closeSync(this.fd);
   }
 }
 
@@ -161,16 +201,17 @@ export class FilesystemDriver implements StorageDriver {
     const file = this.full(path);
     await this.handles.forget(file);
     const tmp = tempName(file);
-    await mkdir(dirname(file), { recursive: true });
-    const fh = await open(tmp, 'wx');
+    mkdirSync(dirname(file), { recursive: true });
+    const fd = openSync(tmp, 'wx');
     try {
-      await fh.writeFile(data);
-      await fh.datasync();
+      const view = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+      for (let done = 0; done < view.length; ) done += await writevFd(fd, [view.subarray(done)]);
+      await syncFd(fd, true);
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
     try {
-      await rename(tmp, file);
+      renameSync(tmp, file);
     } catch (e) {
       await rm(tmp, { force: true });
       throw e;
@@ -206,19 +247,26 @@ export class FilesystemDriver implements StorageDriver {
 
   async writer(path: string, append: boolean): Promise<FileWriter> {
     const file = this.full(path);
-    await mkdir(dirname(file), { recursive: true });
+    mkdirSync(dirname(file), { recursive: true });
     if (append) {
-      const fh = await open(file, 'a');
-      return new FsWriter(fh, file, undefined, (await fh.stat()).size, new HandleWritable(fh));
+      const fd = openSync(file, 'a');
+      let size: number;
+      try {
+        size = fstatSync(fd).size;
+      } catch (e) {
+        closeSync(fd);
+        throw e;
+      }
+      return new FsWriter(fd, file, undefined, size, new FdWritable(fd));
     }
     const tmp = tempName(file);
-    const fh = await open(tmp, 'wx');
-    return new FsWriter(fh, tmp, file, 0, new HandleWritable(fh));
+    const fd = openSync(tmp, 'wx');
+    return new FsWriter(fd, tmp, file, 0, new FdWritable(fd));
   }
 
   async stat(path: string): Promise<FileInfo> {
     try {
-      const s = await stat(this.full(path));
+      const s = statSync(this.full(path));
       return { path, size: s.size, modTime: s.mtime, isDir: s.isDirectory() };
     } catch (e) {
       throw wrap(e, path);
@@ -254,9 +302,9 @@ export class FilesystemDriver implements StorageDriver {
   async move(from: string, to: string): Promise<void> {
     const dest = this.full(to);
     await this.handles.forget(dest);
-    await mkdir(dirname(dest), { recursive: true });
+    mkdirSync(dirname(dest), { recursive: true });
     try {
-      await rename(this.full(from), dest);
+      renameSync(this.full(from), dest);
     } catch (e) {
       throw wrap(e, from);
     }
@@ -285,6 +333,8 @@ export class FilesystemDriver implements StorageDriver {
 
   async delete(path: string): Promise<void> {
     await this.handles.forgetUnder(this.full(path));
+    // Most deletes are of something already gone (an upload that never stored bytes): answer those at once.
+    if (!lstatSync(this.full(path), { throwIfNoEntry: false })) return;
     await rm(this.full(path), { recursive: true, force: true });
   }
 
