@@ -124,3 +124,24 @@ test('filesystem driver: immutable reads reuse a handle; delete and a new file a
     removeDir(dir);
   }
 });
+
+test('when every cached handle is held, a new file is still opened (the cache runs over max until they are released)', async () => {
+  const dir = tempDir('wharf-hc-');
+  try {
+    const cache = new HandleCache(1, 60_000);
+    const [a, b] = [join(dir, 'a'), join(dir, 'b')];
+    await writeFile(a, 'a');
+    await writeFile(b, 'b');
+    const held = await cache.acquire(a);
+    const other = await cache.acquire(b);
+    const buf = Buffer.alloc(1);
+    await other.fh.read(buf, 0, 1, 0);
+    assert.equal(buf.toString(), 'b', 'the new file is readable while the only slot is held');
+    await held.release();
+    await other.release();
+    await cache.closeAll();
+    assert.equal(openUnder(dir), 0, 'everything closes at the end');
+  } finally {
+    removeDir(dir);
+  }
+});

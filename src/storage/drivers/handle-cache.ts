@@ -73,7 +73,7 @@ export class HandleCache {
     const fh = await open(file, 'r');
     const entry: Entry = { fh, refs: 0, lastUsed: Date.now(), dropped: false };
     this.entries.set(file, entry);
-    this.trim();
+    await this.trim(file);
     this.startTimer();
     return entry;
   }
@@ -97,12 +97,15 @@ export class HandleCache {
     if (entry.refs === 0) await entry.fh.close().catch(() => undefined);
   }
 
-  private trim(): void {
+  /** Evicts idle handles over `max`, oldest first, never `keep` (just opened for a caller). */
+  private async trim(keep: string): Promise<void> {
     if (this.entries.size <= this.max) return;
+    const closing: Promise<void>[] = [];
     for (const [file, entry] of this.entries) {
       if (this.entries.size <= this.max) break;
-      if (entry.refs === 0) void this.drop(file, entry);
+      if (entry.refs === 0 && file !== keep) closing.push(this.drop(file, entry));
     }
+    await Promise.all(closing);
   }
 
   private sweep(): void {
