@@ -53,6 +53,7 @@ export interface StorageDriver {
   getContent(path: string, o?: Opts): Promise<Buffer>;
   /** Atomically replaces the content at path, durably. */
   putContent(path: string, data: Uint8Array, o?: Opts): Promise<void>;
+  /** o.immutable: the bytes at path never change while it exists (blobs): the driver may keep them open. */
   reader(path: string, range?: ByteRange, o?: ReadOpts): Promise<Readable>;
   writer(path: string, append: boolean, o?: Opts): Promise<FileWriter>;
   stat(path: string, o?: Opts): Promise<FileInfo>;
