@@ -56,8 +56,8 @@ function writevFd(fd: number, buffers: Buffer[]): Promise<number> {
 /** Writes to an open file descriptor, batching queued chunks into one writev. The descriptor stays open for fsync. */
 class FdWritable extends Writable {
   bytesWritten = 0;
-  /** The writev in flight, if any: the descriptor must not be closed (and its number reused) under it. */
-  private inflight: Promise<void> | undefined;
+  /** The last writev (a Writable runs one at a time): the descriptor must not be closed (and its number reused) under it. */
+  private inflight: Promise<void> = Promise.resolve();
   constructor(private readonly fd: number) {
     super({ highWaterMark: writeBuffer });
   }
@@ -90,12 +90,8 @@ class FdWritable extends Writable {
   }
 
   /** Resolves when no write is in flight. */
-  async settled(): Promise<void> {
-    while (this.inflight) {
-      const p = this.inflight;
-      await p;
-      if (this.inflight === p) this.inflight = undefined;
-    }
+  settled(): Promise<void> {
+    return this.inflight;
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
